@@ -1,0 +1,1 @@
+"""scratchnet: a NumPy-only multilayer perceptron."""

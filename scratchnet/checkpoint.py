@@ -1,0 +1,60 @@
+"""Save and load a model as .npz: its weights plus the resolved configuration.
+
+Like nanoGPT's checkpoints, the file carries the configuration that made it
+(a JSON string), and a format version so an older scratchnet refuses a newer
+file clearly. Loading never unpickles (``allow_pickle=False``).
+"""
+import json
+import zipfile
+
+import numpy as np
+
+from .atomic import save_npz
+from .errors import ModelFileError
+from .model import MLP
+
+FORMAT_VERSION = 1
+
+
+def save(model, path, config):
+    """Write ``model`` and ``config`` (a JSON-serialisable dict) to ``path``."""
+    arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
+    save_npz(path, format_version=np.int64(FORMAT_VERSION), sizes=np.array(model.sizes, np.int64),
+             config=np.array(json.dumps(config, sort_keys=True)), **arrays)
+
+
+def load(path):
+    """Return (model, config) read from ``path``; ModelFileError if it is not a valid model."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            contents = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise ModelFileError(f"{path}: not a readable .npz model file ({e})") from None
+
+    missing = {"format_version", "sizes", "config"} - contents.keys()
+    if missing:
+        raise ModelFileError(f"{path}: not a scratchnet model (missing {', '.join(sorted(missing))})")
+    version = int(contents["format_version"])
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: model format version {version}; this scratchnet reads "
+                             f"version {FORMAT_VERSION} (was it written by another release?)")
+    try:
+        config = json.loads(str(contents["config"]))
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{path}: its configuration is not valid JSON ({e})") from None
+
+    sizes = [int(s) for s in contents["sizes"]]
+    model = MLP(sizes, seed=0)  # the weights below replace the initial ones
+    for i, p in enumerate(model.params):
+        stored = contents.get(f"param_{i}")
+        if stored is None or stored.shape != p.shape or stored.dtype.kind != "f":
+            got = "missing" if stored is None else f"{stored.dtype} of shape {stored.shape}"
+            raise ModelFileError(f"{path}: parameter {i} is {got}, but sizes {sizes} "
+                                 f"need floats of shape {p.shape}")
+        p[...] = stored
+    if len(contents) - 3 != len(model.params):
+        raise ModelFileError(f"{path}: holds {len(contents) - 3} parameter arrays; sizes {sizes} "
+                             f"need {len(model.params)}")
+    return model, config

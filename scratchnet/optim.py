@@ -1,0 +1,93 @@
+"""Optimizers: ``step(params, grads)`` updates params in place.
+
+Each allocates its state (scratch, velocity, moments) once, at construction,
+from the shapes of the parameters it will update. The L2 term is already in
+the gradients (see losses.py), so every optimizer applies the same lambda * W.
+"""
+import numpy as np
+
+
+class SGD:
+    """Plain mini-batch gradient descent: p <- p - lr * g."""
+
+    def __init__(self, params, *, lr):
+        self.lr = lr
+        self._scratch = [np.empty_like(p) for p in params]
+
+    def step(self, params, grads):
+        for p, g, s in zip(params, grads, self._scratch):
+            p -= np.multiply(g, p.dtype.type(self.lr), out=s)
+
+
+class Momentum:
+    """Heavy-ball momentum, PyTorch's convention: v <- mu*v + g; p <- p - lr*v.
+
+    With nesterov=True the step is p <- p - lr * (g + mu * v).
+    """
+
+    def __init__(self, params, *, lr, momentum, nesterov=False):
+        self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
+        self._velocity = [np.zeros_like(p) for p in params]
+        self._scratch = [np.empty_like(p) for p in params]
+
+    def step(self, params, grads):
+        for p, g, v, s in zip(params, grads, self._velocity, self._scratch):
+            mu, lr = p.dtype.type(self.momentum), p.dtype.type(self.lr)
+            v *= mu
+            v += g
+            if self.nesterov:
+                np.multiply(v, mu, out=s)
+                s += g
+            else:
+                s[...] = v
+            s *= lr
+            p -= s
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015) with bias correction."""
+
+    def __init__(self, params, *, lr, beta1, beta2, eps):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.t = 0
+        self._m = [np.zeros_like(p) for p in params]
+        self._v = [np.zeros_like(p) for p in params]
+        self._scratch = [np.empty_like(p) for p in params]
+
+    def step(self, params, grads):
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        # Bias corrections folded into the step size and epsilon (as in the paper, sec. 2).
+        step_size = self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        eps_hat = self.eps * np.sqrt(1 - b2 ** self.t)
+        for p, g, m, v, s in zip(params, grads, self._m, self._v, self._scratch):
+            t = p.dtype.type
+            m *= t(b1)
+            m += np.multiply(g, t(1 - b1), out=s)
+            v *= t(b2)
+            np.multiply(g, g, out=s)
+            v += np.multiply(s, t(1 - b2), out=s)
+            np.sqrt(v, out=s)
+            s += t(eps_hat)
+            np.divide(m, s, out=s)
+            s *= t(step_size)
+            p -= s
+
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def make_optimizer(params, train):
+    """Build the optimizer that the ``train`` section of params.yaml names.
+
+    Reads ``optimizer`` and ``lr``, and only the keys that optimizer uses:
+    ``momentum`` and ``nesterov``, or ``beta1``, ``beta2`` and ``eps``.
+    """
+    name = train["optimizer"]
+    if name == "sgd":
+        return SGD(params, lr=train["lr"])
+    if name == "momentum":
+        return Momentum(params, lr=train["lr"], momentum=train["momentum"], nesterov=train["nesterov"])
+    if name == "adam":
+        return Adam(params, lr=train["lr"], beta1=train["beta1"], beta2=train["beta2"], eps=train["eps"])
+    raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")

@@ -1,0 +1,110 @@
+"""Mini-batch training with early stopping on validation loss.
+
+``fit`` reads top to bottom like nanoGPT's train.py: shuffle, train on every
+batch, evaluate what early stopping needs, keep the best weights, log. It
+returns the history and writes no files.
+"""
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DivergenceError
+
+
+@dataclass
+class History:
+    records: list = field(default_factory=list)  # one dict per epoch
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+
+
+def _progress(epochs, enabled):
+    """tqdm on a terminal, a plain log line per epoch otherwise."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if enabled:
+        from tqdm import tqdm
+        bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
+        return bar, lambda r: (bar.set_postfix_str(_line(r)), bar.update())
+    return None, lambda r: print(f"epoch {r['epoch']:4d} {_line(r)}", file=sys.stderr, flush=True)
+
+
+def _line(r):
+    return (f"train_loss {r['train_loss']:.4f} train_acc {r['train_accuracy']:.4f} "
+            f"val_loss {r['val_loss']:.4f} val_acc {r['val_accuracy']:.4f} {r['seconds']:.2f}s")
+
+
+def fit(model, optimizer, X_train, y_train, X_val, y_val, *,
+        epochs, batch_size, lam, patience, tol, seed, schedule=None, progress=None):
+    """Train ``model`` in place and return its History.
+
+    Each epoch reshuffles the rows with a generator seeded once from ``seed``.
+    Training loss and accuracy are averaged over the epoch's batches as they
+    were computed (no second pass over the training set); validation loss and
+    accuracy are computed on the weights at the end of the epoch. Training
+    stops when validation loss has not improved by more than ``tol`` for
+    ``patience`` epochs, and the weights of the best epoch are restored.
+    ``schedule(epoch)``, if given, sets the optimizer's learning rate.
+    """
+    if X_train.dtype != model.dtype or X_val.dtype != model.dtype:
+        raise TypeError(f"inputs must be {model.dtype}, got {X_train.dtype} and {X_val.dtype}")
+    n = len(X_train)
+    shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
+    x_batch = np.empty((batch_size, X_train.shape[1]), X_train.dtype)
+    y_batch = np.empty(batch_size, y_train.dtype)
+    best_params = [p.copy() for p in model.params]
+    history, waited = History(), 0
+    bar, log = _progress(epochs, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            if schedule is not None:
+                optimizer.lr = schedule(epoch)
+
+            # Train on every batch of a fresh permutation.
+            order = shuffle_rng.permutation(n)
+            loss_sum, correct = 0.0, 0
+            for first in range(0, n, batch_size):
+                rows = order[first:first + batch_size]
+                xb = np.take(X_train, rows, axis=0, out=x_batch[:len(rows)])
+                yb = np.take(y_train, rows, out=y_batch[:len(rows)])
+                batch_loss, batch_correct = model.train_step(xb, yb, lam, dropout_rng)
+                if not math.isfinite(batch_loss):
+                    raise DivergenceError(
+                        f"training diverged in epoch {epoch}: the loss became {batch_loss}; "
+                        f"try a smaller learning rate (train.lr is {optimizer.lr})")
+                loss_sum += batch_loss
+                correct += batch_correct
+                optimizer.step(model.params, model.grads)
+
+            # Evaluate what early stopping needs: the validation set only.
+            val_loss, val_accuracy = model.evaluate(X_val, y_val)
+            if not math.isfinite(val_loss):
+                raise DivergenceError(
+                    f"training diverged in epoch {epoch}: the validation loss became {val_loss}; "
+                    f"try a smaller learning rate (train.lr is {optimizer.lr})")
+            record = dict(epoch=epoch, train_loss=loss_sum / n, train_accuracy=correct / n,
+                          val_loss=val_loss, val_accuracy=val_accuracy,
+                          seconds=time.perf_counter() - start)
+            history.records.append(record)
+            log(record)
+
+            # Early stopping: keep a copy of the best weights, count epochs since.
+            if val_loss < history.best_val_loss - tol:
+                history.best_epoch, history.best_val_loss, waited = epoch, val_loss, 0
+                for best, p in zip(best_params, model.params):
+                    np.copyto(best, p)
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+
+    for p, best in zip(model.params, best_params):
+        np.copyto(p, best)
+    return history
