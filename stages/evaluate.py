@@ -1,0 +1,69 @@
+"""Stage evaluate: model + splits -> reports/metrics.json, per-class metrics, predictions, figures."""
+import argparse
+import csv
+import io
+import json
+import os
+
+import numpy as np
+
+from scratchnet import atomic, checkpoint, data, metrics, params, plots, stage
+from scratchnet.errors import ModelFileError
+
+
+def read_history(path):
+    with open(path, encoding="utf-8") as f:
+        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
+                for row in csv.DictReader(f, delimiter="\t")]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", help="the model .npz written by the train stage")
+    parser.add_argument("split_dir", help="directory holding train.npz, val.npz and test.npz")
+    parser.add_argument("history", help="the per-epoch TSV written by the train stage")
+    parser.add_argument("metrics", help="the metrics JSON to write")
+    parser.add_argument("per_class", help="the per-class metrics JSON to write")
+    parser.add_argument("predictions", help="the CSV of test (actual, predicted) pairs to write")
+    parser.add_argument("figures", help="directory for the PNG figures")
+    args = parser.parse_args()
+
+    cfg = params.load()["evaluate"]
+    model, config = checkpoint.load(args.model)
+    if model.sizes[0] != data.N_PIXELS or model.sizes[-1] != 10:
+        raise ModelFileError(f"{args.model}: layer sizes {list(model.sizes)} do not map "
+                             f"{data.N_PIXELS} pixels to 10 digits")
+
+    results, per_class, proba = {}, {}, {}
+    for name in ("train", "val", "test"):
+        X, y = data.load_npz(os.path.join(args.split_dir, f"{name}.npz"))
+        loss, accuracy = model.evaluate(data.scale_pixels(X), y)
+        results[name] = {"accuracy": accuracy, "loss": loss}
+        if name != "train":
+            proba[name] = (y, model.predict_proba(data.scale_pixels(X)))
+            per_class[name] = metrics.per_class(y, proba[name][1].argmax(axis=1))
+            _, results[name]["ece"] = metrics.reliability(y, proba[name][1], cfg["calibration_bins"])
+
+    train, val = results["train"], results["val"]
+    summary = {**results, "best_epoch": config["best_epoch"], "epochs": config["epochs_run"],
+               "accuracy_gap": train["accuracy"] - val["accuracy"],
+               "loss_gap": (val["loss"] - train["loss"]) / train["loss"]}
+    atomic.write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
+    atomic.write_text(args.per_class, json.dumps(per_class, indent=2) + "\n")
+
+    y_test, p_test = proba["test"]
+    predicted = p_test.argmax(axis=1)
+    table = io.StringIO()
+    table.write("actual,predicted\n")
+    table.writelines(f"{a},{b}\n" for a, b in zip(y_test, predicted))
+    atomic.write_text(args.predictions, table.getvalue())
+
+    history = read_history(args.history)
+    for metric in ("loss", "accuracy"):
+        plots.training_curve(history, metric, config["best_epoch"], os.path.join(args.figures, f"{metric}.png"))
+    plots.confusion(metrics.confusion_matrix(y_test, predicted), os.path.join(args.figures, "confusion.png"))
+    print(f"evaluate: val accuracy {val['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    stage.run(main)

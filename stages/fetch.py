@@ -1,0 +1,22 @@
+"""Stage fetch: MNIST from the source data.source names -> data/raw/mnist.npz + provenance."""
+import argparse
+import json
+
+from scratchnet import atomic, data, params, stage
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", help="the .npz to write (X uint8 (n, 784), y uint8)")
+    parser.add_argument("provenance", help="the JSON file describing where the data came from")
+    args = parser.parse_args()
+
+    cfg = params.load()["data"]
+    X, y, provenance = data.fetch(cfg["source"], cfg["idx_dir"])
+    atomic.save_npz(args.out, X=X, y=y)
+    atomic.write_text(args.provenance, json.dumps(provenance, indent=2) + "\n")
+    print(f"fetch: {provenance['rows']} digits from {provenance['detail']}")
+
+
+if __name__ == "__main__":
+    stage.run(main)
