@@ -9,6 +9,7 @@ import numpy as np
 
 from .activations import relu_, relu_backward_, softmax
 from .init import he_init
+from .inplace import axpy_, scratch
 from .losses import cross_entropy, softmax_cross_entropy_
 
 
@@ -19,7 +20,7 @@ class MLP:
         weights, biases = he_init(self.sizes, np.random.default_rng(seed), dtype)
         self.params = [p for pair in zip(weights, biases) for p in pair]
         self.grads = [np.zeros_like(p) for p in self.params]
-        self._l2 = [np.empty_like(w) for w in weights]  # scratch for lambda * W
+        self._scratch = scratch(dtype)  # for grads += lambda * W
         self._capacity = 0  # rows the training buffers hold
 
     @property
@@ -76,7 +77,7 @@ class MLP:
             a_prev = X if i == 0 else self._acts[i - 1][:m]
             np.matmul(a_prev.T, delta, out=self.grads[2 * i])
             if lam:
-                self.grads[2 * i] += np.multiply(W, lam, out=self._l2[i])
+                axpy_(self.grads[2 * i], lam, W, self._scratch)
             np.sum(delta, axis=0, out=self.grads[2 * i + 1])
             if i > 0:
                 prev = np.matmul(delta, W.T, out=self._deltas[i - 1][:m])

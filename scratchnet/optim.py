@@ -6,17 +6,19 @@ the gradients (see losses.py), so every optimizer applies the same lambda * W.
 """
 import numpy as np
 
+from .inplace import axpy_, scratch
+
 
 class SGD:
     """Plain mini-batch gradient descent: p <- p - lr * g."""
 
     def __init__(self, params, *, lr):
         self.lr = lr
-        self._scratch = [np.empty_like(p) for p in params]
+        self._scratch = scratch(params[0].dtype)
 
     def step(self, params, grads):
-        for p, g, s in zip(params, grads, self._scratch):
-            p -= np.multiply(g, p.dtype.type(self.lr), out=s)
+        for p, g in zip(params, grads):
+            axpy_(p, -self.lr, g, self._scratch)  # exactly p - lr * g: negation is exact
 
 
 class Momentum:
