@@ -38,3 +38,79 @@ def confusion(counts, path, title="Confusion matrix (test)"):
     ax.set(xlabel="predicted", ylabel="actual", title=title, xticks=range(10), yticks=range(10))
     fig.colorbar(image, ax=ax, label="log(1 + count)")
     _save(fig, path)
+
+
+def features(weights, n, path):
+    """First-layer weight vectors as 28x28 images: the n units with the largest norm."""
+    norms = np.linalg.norm(weights, axis=0)
+    units = np.argsort(-norms, kind="stable")[:n]
+    cols = int(np.ceil(np.sqrt(len(units))))
+    rows = int(np.ceil(len(units) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.5))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, unit in zip(np.ravel(axes), units):
+        image = weights[:, unit].reshape(28, 28)
+        limit = np.abs(image).max()
+        ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(str(unit), fontsize=6, pad=1)
+    fig.suptitle(f"First-layer weights of the {len(units)} units with the largest norm "
+                 f"(of {weights.shape[1]}; red +, blue −)", fontsize=9)
+    _save(fig, path)
+
+
+def misclassified(images, y_true, proba, n, path):
+    """A grid of misclassified digits, the most confident mistakes first."""
+    rows_shown = worst_mistakes(y_true, proba, n)
+    cols = 6
+    rows = max(1, int(np.ceil(len(rows_shown) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.6 * rows + 0.4))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, row in zip(np.ravel(axes), rows_shown):
+        predicted = int(proba[row].argmax())
+        ax.imshow(images[row].reshape(28, 28), cmap="gray_r")
+        ax.set_title(f"true {y_true[row]} / pred {predicted} ({proba[row, predicted]:.2f})", fontsize=7)
+    fig.suptitle(f"{len(rows_shown)} misclassified test digits, highest confidence in the wrong class first",
+                 fontsize=9)
+    _save(fig, path)
+
+
+def worst_mistakes(y_true, proba, n):
+    """Rows where the prediction is wrong, by the probability given to the wrong class, highest first."""
+    predicted = proba.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y_true)
+    confidence = proba[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")][:n]
+
+
+def embedding(points, labels, path, title):
+    """A 2-D scatter of points coloured by digit."""
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    cmap = plt.get_cmap("tab10")
+    for digit in range(10):
+        mine = labels == digit
+        ax.scatter(points[mine, 0], points[mine, 1], s=3, alpha=0.5, color=cmap(digit), label=str(digit))
+    ax.set(xlabel="principal component 1", ylabel="principal component 2", title=title)
+    ax.legend(markerscale=4, fontsize=7, title="digit", loc="best")
+    _save(fig, path)
+
+
+def reliability(bins_by_split, eces, path):
+    """Reliability diagrams: accuracy against confidence per bin, one panel per split."""
+    fig, axes = plt.subplots(1, len(bins_by_split), figsize=(5 * len(bins_by_split), 4.4), squeeze=False)
+    for ax, (name, bins) in zip(axes[0], bins_by_split.items()):
+        lower = np.array([b["lower"] for b in bins])
+        width = np.array([b["upper"] - b["lower"] for b in bins])
+        accuracy = np.array([b["accuracy"] for b in bins])
+        counts = np.array([b["count"] for b in bins])
+        used = counts > 0
+        ax.bar(lower[used], accuracy[used], width=width[used], align="edge", edgecolor="black",
+               alpha=0.7, label="accuracy in bin")
+        ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
+        for x, w, a, c in zip(lower[used], width[used], accuracy[used], counts[used]):
+            ax.text(x + w / 2, min(a, 0.95) + 0.02, str(c), ha="center", fontsize=6, rotation=90)
+        ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="confidence (max probability)", ylabel="accuracy",
+               title=f"{name}: ECE {100 * eces[name]:.2f}%")
+        ax.legend(loc="upper left", fontsize=8)
+    _save(fig, path)

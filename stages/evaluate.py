@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from scratchnet import atomic, checkpoint, data, metrics, params, plots, stage
+from scratchnet.pca import pca
 from scratchnet.errors import ModelFileError
 
 
@@ -34,15 +35,16 @@ def main():
         raise ModelFileError(f"{args.model}: layer sizes {list(model.sizes)} do not map "
                              f"{data.N_PIXELS} pixels to 10 digits")
 
-    results, per_class, proba = {}, {}, {}
+    results, per_class, proba, calibration = {}, {}, {}, {}
     for name in ("train", "val", "test"):
         X, y = data.load_npz(os.path.join(args.split_dir, f"{name}.npz"))
-        loss, accuracy = model.evaluate(data.scale_pixels(X), y)
+        X_scaled = data.scale_pixels(X)
+        loss, accuracy = model.evaluate(X_scaled, y)
         results[name] = {"accuracy": accuracy, "loss": loss}
         if name != "train":
-            proba[name] = (y, model.predict_proba(data.scale_pixels(X)))
-            per_class[name] = metrics.per_class(y, proba[name][1].argmax(axis=1))
-            _, results[name]["ece"] = metrics.reliability(y, proba[name][1], cfg["calibration_bins"])
+            proba[name] = (X, y, model.predict_proba(X_scaled))
+            per_class[name] = metrics.per_class(y, proba[name][2].argmax(axis=1))
+            calibration[name], results[name]["ece"] = metrics.reliability(y, proba[name][2], cfg["calibration_bins"])
 
     train, val = results["train"], results["val"]
     summary = {**results, "best_epoch": config["best_epoch"], "epochs": config["epochs_run"],
@@ -51,17 +53,25 @@ def main():
     atomic.write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
     atomic.write_text(args.per_class, json.dumps(per_class, indent=2) + "\n")
 
-    y_test, p_test = proba["test"]
+    X_test, y_test, p_test = proba["test"]
     predicted = p_test.argmax(axis=1)
     table = io.StringIO()
     table.write("actual,predicted\n")
     table.writelines(f"{a},{b}\n" for a, b in zip(y_test, predicted))
     atomic.write_text(args.predictions, table.getvalue())
 
+    figure = lambda name: os.path.join(args.figures, f"{name}.png")  # noqa: E731
     history = read_history(args.history)
     for metric in ("loss", "accuracy"):
-        plots.training_curve(history, metric, config["best_epoch"], os.path.join(args.figures, f"{metric}.png"))
-    plots.confusion(metrics.confusion_matrix(y_test, predicted), os.path.join(args.figures, "confusion.png"))
+        plots.training_curve(history, metric, config["best_epoch"], figure(metric))
+    plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
+    plots.features(model.weights[0], cfg["n_features"], figure("features"))
+    plots.misclassified(X_test, y_test, p_test, cfg["n_misclassified"], figure("misclassified"))
+    last_hidden = model.activations(data.scale_pixels(X_test), model.n_layers - 2)
+    plots.embedding(pca(last_hidden), y_test, figure("embedding"),
+                    f"Last hidden layer ({model.sizes[-2]} units) on the test set, PCA")
+    plots.reliability({"validation": calibration["val"], "test": calibration["test"]},
+                      {"validation": results["val"]["ece"], "test": results["test"]["ece"]}, figure("reliability"))
     print(f"evaluate: val accuracy {val['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}")
 
 

@@ -131,7 +131,8 @@ def test_predictions_csv(pipeline):
     assert np.mean(actual == predicted) == pytest.approx(metrics["test"]["accuracy"], abs=1e-12)
 
 
-@pytest.mark.parametrize("name", ["loss", "accuracy", "confusion"])
+@pytest.mark.parametrize("name", ["loss", "accuracy", "confusion", "features", "misclassified",
+                                  "embedding", "reliability"])
 def test_figures_are_png_images(pipeline, name):
     import matplotlib.image
     repo, _ = pipeline
