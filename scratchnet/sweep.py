@@ -32,8 +32,9 @@ def experiments(show):
 
 def row(name, params, metrics):
     percent = lambda x: f"{100 * x:.2f}%"  # noqa: E731
-    return (name, f"{params['train']['lambda']:g}", params["train"]["optimizer"],
-            f"{params['model']['dropout']:g}", percent(metrics["val"]["accuracy"]),
+    # float(): a YAML 1.1 reader may hand back `5e-05` as written by `dvc exp run -S` as a string
+    return (name, f"{float(params['train']['lambda']):g}", params["train"]["optimizer"],
+            f"{float(params['model']['dropout']):g}", percent(metrics["val"]["accuracy"]),
             percent(metrics["test"]["accuracy"]), percent(metrics["loss_gap"]),
             f"{100 * metrics['accuracy_gap']:.2f} pp", str(metrics["best_epoch"]), str(metrics["epochs"]))
 
@@ -63,7 +64,7 @@ def main():
             sys.exit(f"sweep: `dvc exp show --json` failed:\n{done.stderr}")
         show = json.loads(done.stdout)
     rows = experiments(show)
-    found = {r[1]["train"]["lambda"] for r in rows}
+    found = {float(r[1]["train"]["lambda"]) for r in rows}
     missing = [lam for lam in args.lambdas if not any(abs(lam - f) <= 1e-12 for f in found)]
     write_text(args.out, markdown(rows))
     print(markdown(rows), end="")
