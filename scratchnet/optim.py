@@ -94,6 +94,9 @@ class Adam:
                 _flush(a, STATE_FLUSH, s, tiny)
 
 
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
 def make_optimizer(params, train):
     """Build the optimizer that the ``train`` section of params.yaml names.
 

