@@ -2,6 +2,8 @@
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from .errors import DataError
+
 
 def split_sizes(n, val_fraction, test_fraction):
     """Rows for (train, val, test): val and test are round(fraction * n)."""
@@ -17,7 +19,7 @@ def stratified_split(y, *, val_fraction, test_fraction, seed):
     """
     n_train, n_val, n_test = split_sizes(len(y), val_fraction, test_fraction)
     if min(n_train, n_val, n_test) < 10:  # fewer rows than classes cannot be stratified
-        raise ValueError(f"{len(y)} rows split {n_train}/{n_val}/{n_test}: every part needs >= 10 rows")
+        raise DataError(f"{len(y)} rows split {n_train}/{n_val}/{n_test}: every part needs >= 10 rows")
     rows = np.arange(len(y))
     rest, test = train_test_split(rows, test_size=n_test, stratify=y, random_state=seed)
     train, val = train_test_split(rest, test_size=n_val, stratify=y[rest], random_state=seed)
