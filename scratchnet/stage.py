@@ -22,5 +22,5 @@ def run(main):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print("interrupted: no output was written", file=sys.stderr)
+        print("interrupted: no partially written file was left behind", file=sys.stderr)
         sys.exit(130)

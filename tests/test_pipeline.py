@@ -9,11 +9,15 @@ import csv
 import hashlib
 import json
 import math
+import os
+import re
+import signal
+import subprocess
 
 import numpy as np
 import pytest
 
-from pipeline_helpers import (EPOCHS, SAMPLE_ROWS, STAGES, changed_param_sections, load_npz,
+from pipeline_helpers import (BIN, DVC, EPOCHS, SAMPLE_ROWS, STAGES, changed_param_sections, load_npz,
                               make_project_repo, sha256_file, stages_reported, subprocess_env,
                               write_mnist_idx)
 from scratchnet import checkpoint, params
@@ -279,3 +283,78 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
     assert len(rows_first) == len(rows_second)
     timeless = [i for i, column in enumerate(header) if column != "seconds"]
     assert [[r[i] for i in timeless] for r in rows_first] == [[r[i] for i in timeless] for r in rows_second]
+
+
+# --- 6. when things go wrong --------------------------------------------------------------
+
+def leftover_temporaries(repo):
+    """Files an interrupted atomic write would leave: .<name>.<random>.tmp beside the output."""
+    return [p for p in repo.path.rglob(".*.tmp") if ".dvc" not in p.relative_to(repo.path).parts]
+
+
+def test_bad_param_stops_before_any_work_and_names_the_key(finished_repo):
+    repo = finished_repo
+    text = repo.file("params.yaml").read_text(encoding="utf-8")
+    repo.file("params.yaml").write_text(text.replace("  lambda:", "  lamda:"), encoding="utf-8")
+    done = repo.dvc("repro", check=False)
+    assert done.returncode != 0
+    assert "unknown key train.lamda (did you mean train.lambda?)" in done.stderr + done.stdout
+    assert "missing key train.lambda" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not repo.file("data/model/model.npz").exists() and not leftover_temporaries(repo)
+
+
+def test_divergence_writes_no_model_and_no_metrics(finished_repo):
+    repo = finished_repo
+    metrics_before = sha256_file(repo.file("reports/metrics.json"))
+    repo.set_params({"train.lr": 10.0})
+    done = repo.dvc("repro", check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert re.search(r"training diverged in epoch \d+: the training loss became nan; "
+                     r"try a smaller learning rate \(train.lr is 10.0\)", output), output
+    assert not repo.file("data/model/model.npz").exists()
+    assert sha256_file(repo.file("reports/metrics.json")) == metrics_before  # evaluate never ran
+    assert not leftover_temporaries(repo)
+
+
+def start_and_wait_for_training(repo, *cmd):
+    """Start ``cmd`` in its own process group; return it once the first epoch is logged."""
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=repo.path, env=repo.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("epoch    1 "):
+            return proc, seen
+    raise AssertionError("training never logged its first epoch:\n" + "".join(seen))
+
+
+@pytest.mark.parametrize("how", ["ctrl-c on dvc repro", "sigterm to the train stage"])
+def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipeline, finished_repo, how):
+    first, _ = pipeline
+    repo = finished_repo
+    model = repo.file("data/model/model.npz")
+    model_before, history_before = sha256_file(model), sha256_file(repo.file("reports/history.tsv"))
+    repo.set_params({"train.epochs": 500})  # long enough to be caught mid-training
+    if how == "ctrl-c on dvc repro":
+        proc, _ = start_and_wait_for_training(repo, DVC, "repro")
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole group
+    else:
+        proc, _ = start_and_wait_for_training(repo, BIN / "python", "-m", "stages.train", "data/split",
+                                              "data/model/model.npz", "reports/history.tsv")
+        proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=120)[0]
+    assert proc.returncode != 0, rest
+    assert not leftover_temporaries(repo), leftover_temporaries(repo)
+    if how == "sigterm to the train stage":  # run by hand: the previous outputs are untouched
+        assert "interrupted" in rest and proc.returncode == 130
+        assert sha256_file(model) == model_before
+        assert sha256_file(repo.file("reports/history.tsv")) == history_before
+
+    # The next dvc repro (with the params as they were) runs cleanly to the same outputs.
+    repo.set_params({"train.epochs": EPOCHS})
+    repo.dvc("repro")
+    assert json.loads(repo.dvc("status", "--json").stdout) == {}
+    assert sha256_file(model) == sha256_file(first.file("data/model/model.npz"))
+    assert sha256_file(repo.file("reports/metrics.json")) == sha256_file(first.file("reports/metrics.json"))
