@@ -19,3 +19,7 @@ class ModelFileError(ScratchnetError):
 
 class DivergenceError(ScratchnetError):
     """Training produced a NaN or infinite loss."""
+
+
+class InputError(ScratchnetError):
+    """A file handed to `scratchnet predict` cannot be read as a digit."""

@@ -1,0 +1,11 @@
+"""`python -m scratchnet COMMAND`: the library's command line (one command so far: predict)."""
+import sys
+
+from . import predict
+
+COMMANDS = {"predict": predict.main}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python -m scratchnet {{{','.join(COMMANDS)}}} ... (try `python -m scratchnet predict -h`)")
+    sys.exit(COMMANDS[sys.argv[1]](sys.argv[2:]))
