@@ -358,3 +358,34 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
     assert json.loads(repo.dvc("status", "--json").stdout) == {}
     assert sha256_file(model) == sha256_file(first.file("data/model/model.npz"))
     assert sha256_file(repo.file("reports/metrics.json")) == sha256_file(first.file("reports/metrics.json"))
+
+
+# --- 7. the lambda sweep, as `make sweep` runs it ------------------------------------------
+
+def test_queued_sweep_and_its_report(finished_repo):
+    repo = finished_repo
+    repo.commit("pipeline outputs")
+    for lam in ("0.01", "0.0001"):
+        repo.dvc("exp", "run", "--queue", "-S", f"train.lambda={lam}")
+    repo.dvc("exp", "run", "--run-all")
+    done = repo.run(BIN / "python", "-m", "scratchnet.sweep", "reports/sweep.md", "--lambdas", "0.01", "0.0001")
+    lines = repo.file("reports/sweep.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("| experiment | lambda | optimizer | dropout | val accuracy | test accuracy |")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    assert sorted(row[1] for row in rows) == ["0.0001", "0.01"], lines
+    accuracies = [float(row[4].rstrip("%")) for row in rows]
+    assert accuracies == sorted(accuracies, reverse=True)
+
+    show = json.loads(repo.dvc("exp", "show", "--json").stdout)
+    by_lambda = {rev["data"]["params"]["params.yaml"]["data"]["train"]["lambda"]:
+                 rev["data"]["metrics"]["reports/metrics.json"]["data"]
+                 for baseline in show for experiment in baseline.get("experiments") or []
+                 for rev in experiment["revs"]}
+    for row in rows:
+        metrics = by_lambda[float(row[1])]
+        assert row[4] == f"{100 * metrics['val']['accuracy']:.2f}%"
+        assert row[8:] == [str(metrics["best_epoch"]), str(metrics["epochs"])]
+    assert done.stdout.count("\n") == len(lines)
+
+    missing = repo.run(BIN / "python", "-m", "scratchnet.sweep", "reports/sweep.md", "--lambdas", "0.5", check=False)
+    assert missing.returncode != 0 and "no finished experiment for lambda 0.5" in missing.stderr
