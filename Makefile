@@ -46,9 +46,10 @@ MNIST_DIR ?=
 bench: setup-bench  ## timings and ratios against scikit-learn and PyTorch; MNIST_DIR=DIR adds the full pipeline
 	python -m scratchnet.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
 
-compare: setup-bench  ## train the same network in PyTorch and scratchnet, report how far they agree
-	python -m scratchnet.compare
+compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how far they agree; MNIST_DIR=DIR for full MNIST
+	python -m scratchnet.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
 
-clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache)
-	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports
+clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
+	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures
+	rm -f reports/{history.tsv,metrics.json,per_class.json,predictions.csv,sweep.md,bench.json,compare.json}
 	find . -name __pycache__ -prune -exec rm -rf {} +
