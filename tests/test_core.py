@@ -288,3 +288,21 @@ def test_config_is_json_in_the_file(saved):
     with np.load(path, allow_pickle=False) as f:
         assert json.loads(str(f["config"]))["best_epoch"] == 7
         assert int(f["format_version"]) == checkpoint.FORMAT_VERSION
+
+
+def test_dropout_in_training_only():
+    rng = np.random.default_rng(0)
+    model = MLP((50, 400, 3), seed=0, dropout=0.25)
+    X = rng.random((64, 50), dtype=np.float32)
+    clean = model.logits(X)
+    np.testing.assert_allclose(model.forward_train(X).copy(), clean, rtol=1e-5, atol=1e-5)  # no rng: off
+    noisy = model.forward_train(X, np.random.default_rng(1)).copy()
+    assert not np.allclose(noisy, clean)
+    hidden = model._acts[0][:64]
+    relu_on = (X @ model.params[0] + model.params[1]) > 0
+    dropped = 1 - np.count_nonzero(hidden[relu_on]) / np.count_nonzero(relu_on)
+    assert dropped == pytest.approx(0.25, abs=0.01)  # a quarter of the live units dropped
+    kept = hidden[hidden > 0] / (X @ model.params[0] + model.params[1])[hidden > 0]
+    np.testing.assert_allclose(kept, 1 / 0.75, rtol=1e-5)  # survivors scaled by 1/keep
+    again = model.forward_train(X, np.random.default_rng(1)).copy()
+    np.testing.assert_array_equal(noisy, again)  # seeded
