@@ -28,6 +28,8 @@ def load(path):
     try:
         with np.load(path, allow_pickle=False) as f:
             contents = {k: f[k] for k in f.files}
+    except (TypeError, AttributeError):  # a plain .npy array: np.load returns no archive
+        raise ModelFileError(f"{path}: a single .npy array, not an .npz model file") from None
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such model file") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
@@ -36,7 +38,13 @@ def load(path):
     missing = {"format_version", "sizes", "config"} - contents.keys()
     if missing:
         raise ModelFileError(f"{path}: not a scratchnet model (missing {', '.join(sorted(missing))})")
-    version = int(contents["format_version"])
+    try:
+        version = int(contents["format_version"])
+        sizes = [int(s) for s in contents["sizes"]]
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{path}: format_version and sizes must be integers") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ModelFileError(f"{path}: layer sizes {sizes} are not a network")
     if version != FORMAT_VERSION:
         raise ModelFileError(f"{path}: model format version {version}; this scratchnet reads "
                              f"version {FORMAT_VERSION} (was it written by another release?)")
@@ -45,7 +53,6 @@ def load(path):
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{path}: its configuration is not valid JSON ({e})") from None
 
-    sizes = [int(s) for s in contents["sizes"]]
     model = MLP(sizes, seed=0)  # the weights below replace the initial ones
     for i, p in enumerate(model.params):
         stored = contents.get(f"param_{i}")

@@ -184,6 +184,8 @@ def load_npz(path):
             X, y = f["X"], f["y"]
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except (TypeError, AttributeError):  # a plain .npy array: np.load returns no archive
+        raise DataError(f"{path}: a single .npy array, not an .npz file with X and y") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a readable .npz file ({e})") from None
     return check_arrays(X, y, path)

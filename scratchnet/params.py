@@ -111,8 +111,12 @@ def _suggest(name, known):
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def validate(raw, where="params.yaml"):
-    """Return a validated copy of ``raw`` (the parsed YAML); ParamsError lists every problem."""
+def validate(raw, where="params.yaml", check_files=False):
+    """Return a validated copy of ``raw`` (the parsed YAML); ParamsError lists every problem.
+
+    With ``check_files`` (the fetch stage), ``data.source: idx`` also needs ``data.idx_dir``
+    to hold the four IDX files; the later stages never read them, so they do not check.
+    """
     problems = []
     if not isinstance(raw, dict):
         raise ParamsError(f"{where}: expected sections {', '.join(SCHEMA)}, found {type(raw).__name__}")
@@ -141,20 +145,20 @@ def validate(raw, where="params.yaml"):
                      for k in SCHEMA[section] if k not in keys]
     problems += [f"missing section '{s}'" for s in SCHEMA if s not in raw]
     if not problems:
-        problems += _cross_checks(out)
+        problems += _cross_checks(out, check_files)
     if problems:
         raise ParamsError(f"{where}: " + "\n  ".join(problems) if len(problems) == 1 else
                           f"{where} has {len(problems)} problems:\n  " + "\n  ".join(problems))
     return out
 
 
-def _cross_checks(p):
+def _cross_checks(p, check_files):
     problems = []
     total = p["split"]["val_fraction"] + p["split"]["test_fraction"]
     if total >= 1:
         problems.append(f"split.val_fraction + split.test_fraction = {total:g} is not allowed: "
                         "expected a sum < 1 (something must be left to train on)")
-    if p["data"]["source"] == "idx":
+    if check_files and p["data"]["source"] == "idx":
         from .data import idx_problem
         problem = idx_problem(p["data"]["idx_dir"])
         if problem:
@@ -162,7 +166,7 @@ def _cross_checks(p):
     return problems
 
 
-def load(path="params.yaml"):
+def load(path="params.yaml", check_files=False):
     """Read and validate ``path``; ParamsError for a missing, unparsable or invalid file."""
     if not os.path.exists(path):
         raise ParamsError(f"{path}: no such file (run from the repository root)")
@@ -171,4 +175,4 @@ def load(path="params.yaml"):
             raw = YAML(typ="safe", pure=True).load(f)
     except YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from None
-    return validate(raw, path)
+    return validate(raw, path, check_files)

@@ -21,6 +21,9 @@ def stratified_split(y, *, val_fraction, test_fraction, seed):
     if min(n_train, n_val, n_test) < 10:  # fewer rows than classes cannot be stratified
         raise DataError(f"{len(y)} rows split {n_train}/{n_val}/{n_test}: every part needs >= 10 rows")
     rows = np.arange(len(y))
-    rest, test = train_test_split(rows, test_size=n_test, stratify=y, random_state=seed)
-    train, val = train_test_split(rest, test_size=n_val, stratify=y[rest], random_state=seed)
+    try:
+        rest, test = train_test_split(rows, test_size=n_test, stratify=y, random_state=seed)
+        train, val = train_test_split(rest, test_size=n_val, stratify=y[rest], random_state=seed)
+    except ValueError as e:  # e.g. a class with a single row cannot be stratified
+        raise DataError(f"cannot split {len(y)} rows stratified by class: {e}") from None
     return train, val, test

@@ -11,7 +11,7 @@ def main():
     parser.add_argument("provenance", help="the JSON file describing where the data came from")
     args = parser.parse_args()
 
-    cfg = params.load()["data"]
+    cfg = params.load(check_files=True)["data"]
     X, y, provenance = data.fetch(cfg["source"], cfg["idx_dir"])
     atomic.save_npz(args.out, X=X, y=y)
     atomic.write_text(args.provenance, json.dumps(provenance, indent=2) + "\n")

@@ -28,6 +28,15 @@ def test_save_npz_writes_exactly_the_name_given(tmp_path):
         assert f["a"].tolist() == [0, 1, 2]
 
 
+def test_outputs_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
 def test_creates_missing_directories(tmp_path):
     path = tmp_path / "a" / "b" / "c.txt"
     atomic.write_text(path, "x")

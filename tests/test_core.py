@@ -271,8 +271,11 @@ def rewrite(path, **changes):
     (lambda p: rewrite(p, config=None), "missing config"),
     (lambda p: rewrite(p, param_0=np.array([{"a": 1}], dtype=object)), "not a readable .npz"),
     (lambda p: p.unlink(), "no such model file"),
+    (lambda p: np.save(open(p, "wb"), np.zeros(3)), "a single .npy array"),
+    (lambda p: rewrite(p, sizes=np.array([784, 0, 10])), r"layer sizes \[784, 0, 10\] are not a network"),
+    (lambda p: rewrite(p, format_version=np.array("one")), "format_version and sizes must be integers"),
 ], ids=["garbage", "truncated", "future-version", "other-architecture", "extra-array", "missing-array",
-        "bad-config", "no-config", "pickled-object", "missing-file"])
+        "bad-config", "no-config", "pickled-object", "missing-file", "plain-npy", "zero-size", "text-version"])
 def test_bad_model_files_give_clear_errors(saved, damage, message):
     _, path = saved
     damage(path)

@@ -224,6 +224,14 @@ def test_corrupt_npz_names_the_file(tmp_path, content):
     assert str(path) in str(info.value)
 
 
+def test_plain_npy_where_npz_belongs(tmp_path):
+    path = tmp_path / "train.npz"
+    with open(path, "wb") as f:
+        np.save(f, np.zeros((5, 784), np.uint8))
+    with pytest.raises(DataError, match="a single .npy array"):
+        data.load_npz(str(path))
+
+
 def test_truncated_npz(tmp_path):
     path = tmp_path / "cut.npz"
     save_npz(str(path), X=np.zeros((50, 784), np.uint8), y=np.zeros(50, np.uint8))

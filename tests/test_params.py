@@ -131,15 +131,16 @@ def test_every_problem_is_listed_at_once(raw):
 
 def test_idx_source_needs_a_directory_with_the_files(raw, tmp_path):
     raw["data"]["source"] = "idx"
+    assert params.validate(raw)["data"]["source"] == "idx"  # only the fetch stage reads the files
     with pytest.raises(ParamsError, match="data.idx_dir = '' is not allowed with data.source idx: it is empty"):
-        params.validate(raw)
+        params.validate(raw, check_files=True)
     raw["data"]["idx_dir"] = str(tmp_path / "nowhere")
     with pytest.raises(ParamsError, match="no such directory"):
-        params.validate(raw)
+        params.validate(raw, check_files=True)
     raw["data"]["idx_dir"] = str(tmp_path)
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
     with pytest.raises(ParamsError, match=r"missing train-labels-idx1-ubyte\[.gz\], t10k-images"):
-        params.validate(raw)
+        params.validate(raw, check_files=True)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -48,6 +48,12 @@ def test_split_sizes(n, val, test, expected):
     assert split_sizes(n, val, test) == expected
 
 
+def test_a_class_too_small_to_stratify_is_an_error():
+    y = np.concatenate([np.arange(100) % 9, [9]])  # digit 9 once
+    with pytest.raises(DataError, match="cannot split 101 rows stratified by class"):
+        stratified_split(y, val_fraction=0.1, test_fraction=0.1, seed=0)
+
+
 def test_too_few_rows_is_an_error():
     with pytest.raises(DataError, match="every part needs >= 10 rows"):
         stratified_split(np.arange(50) % 10, val_fraction=0.1, test_fraction=0.1, seed=0)
