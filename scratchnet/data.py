@@ -61,22 +61,23 @@ def fetch_openml_mnist(data_home=None):
     before = _files_under(cache)
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(OPENML_TIMEOUT)
+    done = False
     try:
         X, y = fetch_openml("mnist_784", version=1, data_home=data_home, as_frame=False,
                             return_X_y=True, parser="pandas", n_retries=1, delay=1.0)
-        y = np.asarray(y).astype(np.int64)
-        return check_arrays(np.asarray(X), y, "OpenML mnist_784")
-    except BaseException as e:
-        for path in _files_under(cache) - before:
-            os.remove(path)
-        if isinstance(e, (URLError, TimeoutError, ConnectionError)):
-            raise DataError(f"OpenML is unreachable ({getattr(e, 'reason', e)}); {OFFLINE_CHOICES}") from None
-        if isinstance(e, Exception):  # a garbled answer: HTML from a proxy, a truncated file
-            raise DataError(f"OpenML's answer could not be read as mnist_784 ({type(e).__name__}: {e}); "
-                            f"{OFFLINE_CHOICES}") from None
-        raise
-    finally:
+        X, y = check_arrays(np.asarray(X), np.asarray(y).astype(np.int64), "OpenML mnist_784")
+        done = True
+        return X, y
+    except (URLError, TimeoutError, ConnectionError) as e:
+        raise DataError(f"OpenML is unreachable ({getattr(e, 'reason', e)}); {OFFLINE_CHOICES}") from None
+    except Exception as e:  # a garbled answer: HTML from a proxy, a truncated file
+        raise DataError(f"OpenML's answer could not be read as mnist_784 ({type(e).__name__}: {e}); "
+                        f"{OFFLINE_CHOICES}") from None
+    finally:  # on any failure, Ctrl-C included
         socket.setdefaulttimeout(previous)
+        if not done:
+            for path in _files_under(cache) - before:
+                os.remove(path)
 
 
 def _files_under(directory):

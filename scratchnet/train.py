@@ -68,6 +68,8 @@ def train_epoch(model, optimizer, X, y, order, *, batch_size, lam, rng=None, buf
     return loss_sum, correct
 
 
+# A diverging run overflows: _check_finite reports it once, in place of NumPy's warnings.
+@np.errstate(over="ignore", invalid="ignore")
 def fit(model, optimizer, X_train, y_train, X_val, y_val, *,
         epochs, batch_size, lam, patience, tol, seed, schedule=None, progress=None):
     """Train ``model`` in place and return its History.
@@ -88,40 +90,38 @@ def fit(model, optimizer, X_train, y_train, X_val, y_val, *,
     best_params = [p.copy() for p in model.params]
     history, waited = History(), 0
     bar, log = _progress(epochs, progress)
-    # A diverging run overflows: _check_finite reports it once, in place of NumPy's warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
-        try:
-            for epoch in range(1, epochs + 1):
-                start = time.perf_counter()
-                if schedule is not None:
-                    optimizer.lr = schedule(epoch)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            if schedule is not None:
+                optimizer.lr = schedule(epoch)
 
-                # Train on every batch of a fresh permutation.
-                loss_sum, correct = train_epoch(model, optimizer, X_train, y_train, shuffle_rng.permutation(n),
-                                                batch_size=batch_size, lam=lam, rng=dropout_rng, buffers=buffers)
-                _check_finite(loss_sum, "training loss", epoch, optimizer.lr)
+            # Train on every batch of a fresh permutation.
+            loss_sum, correct = train_epoch(model, optimizer, X_train, y_train, shuffle_rng.permutation(n),
+                                            batch_size=batch_size, lam=lam, rng=dropout_rng, buffers=buffers)
+            _check_finite(loss_sum, "training loss", epoch, optimizer.lr)
 
-                # Evaluate what early stopping needs: the validation set only.
-                val_loss, val_accuracy = model.evaluate(X_val, y_val)
-                _check_finite(val_loss, "validation loss", epoch, optimizer.lr)
-                record = dict(epoch=epoch, train_loss=loss_sum / n, train_accuracy=correct / n,
-                              val_loss=val_loss, val_accuracy=val_accuracy,
-                              seconds=time.perf_counter() - start)
-                history.records.append(record)
-                log(record)
+            # Evaluate what early stopping needs: the validation set only.
+            val_loss, val_accuracy = model.evaluate(X_val, y_val)
+            _check_finite(val_loss, "validation loss", epoch, optimizer.lr)
+            record = dict(epoch=epoch, train_loss=loss_sum / n, train_accuracy=correct / n,
+                          val_loss=val_loss, val_accuracy=val_accuracy,
+                          seconds=time.perf_counter() - start)
+            history.records.append(record)
+            log(record)
 
-                # Early stopping: keep a copy of the best weights, count epochs since.
-                if val_loss < history.best_val_loss - tol:
-                    history.best_epoch, history.best_val_loss, waited = epoch, val_loss, 0
-                    for best, p in zip(best_params, model.params):
-                        np.copyto(best, p)
-                else:
-                    waited += 1
-                    if waited >= patience:
-                        break
-        finally:
-            if bar is not None:
-                bar.close()
+            # Early stopping: keep a copy of the best weights, count epochs since.
+            if val_loss < history.best_val_loss - tol:
+                history.best_epoch, history.best_val_loss, waited = epoch, val_loss, 0
+                for best, p in zip(best_params, model.params):
+                    np.copyto(best, p)
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
 
     for p, best in zip(model.params, best_params):
         np.copyto(p, best)
