@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 
 from .atomic import save_npz
+from .data import N_PIXELS
 from .errors import ModelFileError
 from .model import MLP
 
@@ -64,4 +65,12 @@ def load(path):
     if len(contents) - 3 != len(model.params):
         raise ModelFileError(f"{path}: holds {len(contents) - 3} parameter arrays; sizes {sizes} "
                              f"need {len(model.params)}")
+    return model, config
+
+
+def load_digit_classifier(path):
+    """``load``, and ModelFileError unless the model maps MNIST's pixels to 10 digits."""
+    model, config = load(path)
+    if model.sizes[0] != N_PIXELS or model.sizes[-1] != 10:
+        raise ModelFileError(f"{path}: layer sizes {list(model.sizes)} do not map {N_PIXELS} pixels to 10 digits")
     return model, config

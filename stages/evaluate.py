@@ -9,7 +9,6 @@ import numpy as np
 
 from scratchnet import atomic, checkpoint, data, metrics, params, plots, stage
 from scratchnet.pca import pca
-from scratchnet.errors import ModelFileError
 
 
 def read_history(path):
@@ -30,10 +29,7 @@ def main():
     args = parser.parse_args()
 
     cfg = params.load()["evaluate"]
-    model, config = checkpoint.load(args.model)
-    if model.sizes[0] != data.N_PIXELS or model.sizes[-1] != 10:
-        raise ModelFileError(f"{args.model}: layer sizes {list(model.sizes)} do not map "
-                             f"{data.N_PIXELS} pixels to 10 digits")
+    model, config = checkpoint.load_digit_classifier(args.model)
 
     results, per_class, proba, calibration = {}, {}, {}, {}
     for name in ("train", "val", "test"):
@@ -42,9 +38,9 @@ def main():
         loss, accuracy = model.evaluate(X_scaled, y)
         results[name] = {"accuracy": accuracy, "loss": loss}
         if name != "train":
-            proba[name] = (X, y, model.predict_proba(X_scaled))
-            per_class[name] = metrics.per_class(y, proba[name][2].argmax(axis=1))
-            calibration[name], results[name]["ece"] = metrics.reliability(y, proba[name][2], cfg["calibration_bins"])
+            proba[name] = (X, X_scaled, y, model.predict_proba(X_scaled))
+            per_class[name] = metrics.per_class(y, proba[name][3].argmax(axis=1))
+            calibration[name], results[name]["ece"] = metrics.reliability(y, proba[name][3], cfg["calibration_bins"])
 
     train, val = results["train"], results["val"]
     summary = {**results, "best_epoch": config["best_epoch"], "epochs": config["epochs_run"],
@@ -53,7 +49,7 @@ def main():
     atomic.write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
     atomic.write_text(args.per_class, json.dumps(per_class, indent=2) + "\n")
 
-    X_test, y_test, p_test = proba["test"]
+    X_test, X_test_scaled, y_test, p_test = proba["test"]
     predicted = p_test.argmax(axis=1)
     table = io.StringIO()
     table.write("actual,predicted\n")
@@ -67,7 +63,7 @@ def main():
     plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
     plots.features(model.weights[0], cfg["n_features"], figure("features"))
     plots.misclassified(X_test, y_test, p_test, cfg["n_misclassified"], figure("misclassified"))
-    last_hidden = model.activations(data.scale_pixels(X_test), model.n_layers - 2)
+    last_hidden = model.activations(X_test_scaled, model.n_layers - 2)
     plots.embedding(pca(last_hidden), y_test, figure("embedding"),
                     f"Last hidden layer ({model.sizes[-2]} units) on the test set, PCA")
     plots.reliability({"validation": calibration["val"], "test": calibration["test"]},

@@ -137,3 +137,11 @@ def test_unknown_command():
     done = subprocess.run([sys.executable, "-m", "scratchnet", "train"], cwd=PROJECT_ROOT, capture_output=True,
                           text=True)
     assert done.returncode != 0 and "usage: python -m scratchnet {predict}" in done.stderr
+
+
+def test_model_of_another_shape_exits_2(tmp_path):
+    path = tmp_path / "model.npz"
+    checkpoint.save(MLP((20, 8, 10), seed=0), path, {})
+    done = predict("--model", path, tmp_path / "x.png")
+    assert done.returncode == 2
+    assert f"error: {path}: layer sizes [20, 8, 10] do not map 784 pixels to 10 digits" in done.stderr
