@@ -26,8 +26,8 @@ setup-bench: setup  ## PyTorch for bench and compare (optional: without it they 
 test: setup  ## unit and end-to-end tests (a few minutes)
 	python -m pytest
 
-test-slow: setup  ## the longer checks behind the `slow` marker
-	python -m pytest -m slow
+test-slow: setup  ## the longer checks behind the `slow` marker; MNIST_DIR=DIR adds the full-MNIST check
+	MNIST_DIR=$(MNIST_DIR) python -m pytest -m slow
 
 repro: setup  ## the pipeline as params.yaml says (data.source openml needs the network once)
 	dvc repro
@@ -40,14 +40,14 @@ SET ?=
 sweep: setup  ## queue one experiment per lambda in LAMBDAS (plus `-S` for each SET item), run them, write reports/sweep.md
 	for lam in $(LAMBDAS); do dvc exp run --queue -S train.lambda=$$lam $(foreach s,$(SET),-S $(s)); done
 	dvc exp run --run-all
-	python -m scratchnet.sweep reports/sweep.md --lambdas $(LAMBDAS)
+	python -m scratchnet.tools.sweep reports/sweep.md --lambdas $(LAMBDAS)
 
 MNIST_DIR ?=
 bench: setup-bench  ## timings and ratios against scikit-learn and PyTorch; MNIST_DIR=DIR adds the full pipeline
-	python -m scratchnet.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
+	python -m scratchnet.tools.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
 
 compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how far they agree; MNIST_DIR=DIR for full MNIST
-	python -m scratchnet.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
+	python -m scratchnet.tools.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
 
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures

@@ -1,7 +1,7 @@
 """`python -m scratchnet COMMAND`: the library's command line (one command so far: predict)."""
 import sys
 
-from . import predict
+from .predict import cli as predict
 
 COMMANDS = {"predict": predict.main}
 

@@ -5,10 +5,11 @@ import io
 import json
 import os
 
-import numpy as np
-
-from scratchnet import atomic, checkpoint, data, metrics, params, plots, stage
-from scratchnet.pca import pca
+from scratchnet.pipeline import atomic, params, stage
+from scratchnet.pipeline.datafiles import load_npz, scale_pixels
+from scratchnet.pipeline.modelfile import load_digit_classifier
+from scratchnet.report import metrics, plots
+from scratchnet.report.pca import pca
 
 
 def read_history(path):
@@ -28,46 +29,48 @@ def main():
     parser.add_argument("figures", help="directory for the PNG figures")
     args = parser.parse_args()
 
-    cfg = params.load()["evaluate"]
-    model, config = checkpoint.load_digit_classifier(args.model)
+    cfg = params.load("evaluate").evaluate
+    model, config = load_digit_classifier(args.model)
+    history = read_history(args.history)
 
     results, per_class, proba, calibration = {}, {}, {}, {}
     for name in ("train", "val", "test"):
-        X, y = data.load_npz(os.path.join(args.split_dir, f"{name}.npz"))
-        X_scaled = data.scale_pixels(X)
+        X, y = load_npz(os.path.join(args.split_dir, f"{name}.npz"))
+        X_scaled = scale_pixels(X)
         loss, accuracy = model.evaluate(X_scaled, y)
         results[name] = {"accuracy": accuracy, "loss": loss}
         if name != "train":
             proba[name] = (X, X_scaled, y, model.predict_proba(X_scaled))
             per_class[name] = metrics.per_class(y, proba[name][3].argmax(axis=1))
-            calibration[name], results[name]["ece"] = metrics.reliability(y, proba[name][3], cfg["calibration_bins"])
+            calibration[name], results[name]["ece"] = metrics.reliability(y, proba[name][3], cfg.calibration_bins)
 
     train, val = results["train"], results["val"]
     summary = {**results, "best_epoch": config["best_epoch"], "epochs": config["epochs_run"],
                "accuracy_gap": train["accuracy"] - val["accuracy"],
                "loss_gap": (val["loss"] - train["loss"]) / train["loss"]}
-    atomic.write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
-    atomic.write_text(args.per_class, json.dumps(per_class, indent=2) + "\n")
-
     X_test, X_test_scaled, y_test, p_test = proba["test"]
     predicted = p_test.argmax(axis=1)
     table = io.StringIO()
     table.write("actual,predicted\n")
     table.writelines(f"{a},{b}\n" for a, b in zip(y_test, predicted))
-    atomic.write_text(args.predictions, table.getvalue())
 
-    figure = lambda name: os.path.join(args.figures, f"{name}.png")  # noqa: E731
-    history = read_history(args.history)
-    for metric in ("loss", "accuracy"):
-        plots.training_curve(history, metric, config["best_epoch"], figure(metric))
-    plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
-    plots.features(model.weights[0], cfg["n_features"], figure("features"))
-    plots.misclassified(X_test, y_test, p_test, cfg["n_misclassified"], figure("misclassified"))
-    last_hidden = model.activations(X_test_scaled, model.n_layers - 2)
-    plots.embedding(pca(last_hidden), y_test, figure("embedding"),
-                    f"Last hidden layer ({model.sizes[-2]} units) on the test set, PCA")
-    plots.reliability({"validation": calibration["val"], "test": calibration["test"]},
-                      {"validation": results["val"]["ece"], "test": results["test"]["ece"]}, figure("reliability"))
+    # Every output goes to a temporary first: a failure anywhere leaves the previous set whole.
+    with atomic.outputs() as out:
+        out.write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
+        out.write_text(args.per_class, json.dumps(per_class, indent=2) + "\n")
+        out.write_text(args.predictions, table.getvalue())
+        figure = lambda name: out.path(os.path.join(args.figures, f"{name}.png"))  # noqa: E731
+        for metric in ("loss", "accuracy"):
+            plots.training_curve(history, metric, config["best_epoch"], figure(metric))
+        plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
+        plots.features(model.weights[0], cfg.n_features, figure("features"))
+        plots.misclassified(X_test, y_test, p_test, cfg.n_misclassified, figure("misclassified"))
+        last_hidden = model.activations(X_test_scaled, model.n_layers - 2)
+        plots.embedding(pca(last_hidden), y_test, figure("embedding"),
+                        f"Last hidden layer ({model.sizes[-2]} units) on the test set, PCA")
+        plots.reliability({"validation": calibration["val"], "test": calibration["test"]},
+                          {"validation": results["val"]["ece"], "test": results["test"]["ece"]},
+                          figure("reliability"))
     print(f"evaluate: val accuracy {val['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}")
 
 

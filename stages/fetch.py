@@ -2,7 +2,8 @@
 import argparse
 import json
 
-from scratchnet import atomic, data, params, stage
+from scratchnet.mnist.sources import fetch
+from scratchnet.pipeline import atomic, params, stage
 
 
 def main():
@@ -11,10 +12,11 @@ def main():
     parser.add_argument("provenance", help="the JSON file describing where the data came from")
     args = parser.parse_args()
 
-    cfg = params.load(check_files=True)["data"]
-    X, y, provenance = data.fetch(cfg["source"], cfg["idx_dir"])
-    atomic.save_npz(args.out, X=X, y=y)
-    atomic.write_text(args.provenance, json.dumps(provenance, indent=2) + "\n")
+    data = params.load("data", check_files=True).data
+    X, y, provenance = fetch(data)
+    with atomic.outputs() as out:
+        out.save_npz(args.out, X=X, y=y)
+        out.write_text(args.provenance, json.dumps(provenance, indent=2) + "\n")
     print(f"fetch: {provenance['rows']} digits from {provenance['detail']}")
 
 

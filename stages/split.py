@@ -2,8 +2,9 @@
 import argparse
 import os
 
-from scratchnet import atomic, data, params, stage
-from scratchnet.split import stratified_split
+from scratchnet.mnist.split import stratified_split
+from scratchnet.pipeline import atomic, params, stage
+from scratchnet.pipeline.datafiles import load_npz
 
 
 def main():
@@ -12,12 +13,12 @@ def main():
     parser.add_argument("out_dir", help="directory for train.npz, val.npz and test.npz")
     args = parser.parse_args()
 
-    cfg = params.load()["split"]
-    X, y = data.load_npz(args.raw)
-    parts = stratified_split(y, val_fraction=cfg["val_fraction"], test_fraction=cfg["test_fraction"],
-                             seed=cfg["seed"])
-    for name, rows in zip(("train", "val", "test"), parts):
-        atomic.save_npz(os.path.join(args.out_dir, f"{name}.npz"), X=X[rows], y=y[rows])
+    split = params.load("split").split
+    X, y = load_npz(args.raw)
+    parts = stratified_split(y, val_fraction=split.val_fraction, test_fraction=split.test_fraction, seed=split.seed)
+    with atomic.outputs() as out:
+        for name, rows in zip(("train", "val", "test"), parts):
+            out.save_npz(os.path.join(args.out_dir, f"{name}.npz"), X=X[rows], y=y[rows])
     print("split: " + ", ".join(f"{name} {len(rows)}" for name, rows in zip(("train", "val", "test"), parts)))
 
 

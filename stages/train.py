@@ -3,11 +3,14 @@ import argparse
 import os
 import resource
 
-from scratchnet import atomic, checkpoint, data, params, stage
-from scratchnet.model import MLP
-from scratchnet.optim import make_optimizer
-from scratchnet.schedule import make_schedule
-from scratchnet.train import fit
+from scratchnet.nn.errors import DivergenceError
+from scratchnet.nn.train import fit
+from scratchnet.pipeline import atomic, params, stage
+from scratchnet.pipeline.datafiles import load_npz, scale_pixels
+from scratchnet.pipeline.errors import TrainingError
+from scratchnet.pipeline.modelfile import save_model
+from scratchnet.pipeline.progress import epoch_log
+from scratchnet.pipeline.recipe import build_model, build_training
 
 COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -19,25 +22,27 @@ def main():
     parser.add_argument("history", help="the per-epoch TSV to write")
     args = parser.parse_args()
 
-    p = params.load()
-    model_cfg, train_cfg = p["model"], p["train"]
-    X_train, y_train = data.load_npz(os.path.join(args.split_dir, "train.npz"))
-    X_val, y_val = data.load_npz(os.path.join(args.split_dir, "val.npz"))
+    p = params.load("model", "train")
+    X_train, y_train = load_npz(os.path.join(args.split_dir, "train.npz"))
+    X_val, y_val = load_npz(os.path.join(args.split_dir, "val.npz"))
 
-    model = MLP([data.N_PIXELS, *model_cfg["hidden_sizes"], 10], seed=model_cfg["init_seed"],
-                dropout=model_cfg["dropout"])
-    optimizer = make_optimizer(model.params, train_cfg)
-    history = fit(model, optimizer, data.scale_pixels(X_train), y_train, data.scale_pixels(X_val), y_val,
-                  epochs=train_cfg["epochs"], batch_size=train_cfg["batch_size"], lam=train_cfg["lambda"],
-                  patience=train_cfg["patience"], tol=train_cfg["tol"], seed=train_cfg["seed"],
-                  schedule=make_schedule(train_cfg))
+    model = build_model(p.model)
+    optimizer, schedule, config = build_training(p.train, model)
+    try:
+        with epoch_log(p.train.epochs) as on_epoch:
+            history = fit(model, optimizer, scale_pixels(X_train), y_train, scale_pixels(X_val), y_val,
+                          config, schedule=schedule, on_epoch=on_epoch)
+    except DivergenceError as e:
+        raise TrainingError(f"training diverged in epoch {e.epoch}: the {e.quantity} became {e.value}; "
+                            f"try a smaller learning rate (train.lr is {p.train.lr})") from None
 
-    config = {"model": model_cfg, "train": train_cfg, "best_epoch": history.best_epoch,
-              "epochs_run": len(history.records)}
-    checkpoint.save(model, args.model, config)
+    record = {"model": params.as_dict(p.model), "train": params.as_dict(p.train),
+              "best_epoch": history.best_epoch, "epochs_run": len(history.records)}
     rows = ["\t".join(COLUMNS)] + ["\t".join(f"{r[c]:.6g}" if c != "epoch" else str(r[c]) for c in COLUMNS)
                                    for r in history.records]
-    atomic.write_text(args.history, "\n".join(rows) + "\n")
+    with atomic.outputs() as out:
+        save_model(out, args.model, model, record)
+        out.write_text(args.history, "\n".join(rows) + "\n")
     best = history.records[history.best_epoch - 1]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux reports KiB
     print(f"train: best epoch {history.best_epoch} of {len(history.records)}, "

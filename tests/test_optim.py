@@ -2,13 +2,14 @@
 import numpy as np
 import pytest
 
-from scratchnet import inplace
-from scratchnet.model import MLP
-from scratchnet.optim import Adam, Momentum, SGD, make_optimizer
-from scratchnet.schedule import make_schedule
+from types import SimpleNamespace
 
-TRAIN = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": False, "beta1": 0.9,
-         "beta2": 0.999, "eps": 1e-8}
+from scratchnet.nn import inplace
+from scratchnet.nn.model import MLP
+from scratchnet.nn.optim import Adam, Momentum, SGD, make_optimizer
+from scratchnet.nn.schedules import make_schedule
+
+TRAIN = SimpleNamespace(lr=0.01, momentum=0.9, nesterov=False, beta1=0.9, beta2=0.999, eps=1e-8)
 
 
 def params_and_grads(seed=0, steps=5):
@@ -99,7 +100,7 @@ def test_optimizers_slot_into_a_train_step():
     for name in ("sgd", "momentum", "adam"):
         model = MLP((6, 5, 3), seed=0)
         before = [p.copy() for p in model.params]
-        optimizer = make_optimizer(model.params, {**TRAIN, "optimizer": name})
+        optimizer = make_optimizer(name, model.params, TRAIN)
         first = model.train_step(X, y, 0.0)[0]
         for _ in range(30):
             optimizer.step(model.params, model.grads)
@@ -110,13 +111,13 @@ def test_optimizers_slot_into_a_train_step():
 
 def test_make_optimizer_reads_the_train_section():
     params, _ = params_and_grads(steps=0)
-    assert isinstance(make_optimizer(params, TRAIN), SGD)
-    nesterov = make_optimizer(params, {**TRAIN, "optimizer": "momentum", "nesterov": True})
+    assert isinstance(make_optimizer("sgd", params, TRAIN), SGD)
+    nesterov = make_optimizer("momentum", params, SimpleNamespace(**{**vars(TRAIN), "nesterov": True}))
     assert isinstance(nesterov, Momentum) and nesterov.nesterov and nesterov.momentum == 0.9
-    adam = make_optimizer(params, {**TRAIN, "optimizer": "adam", "beta2": 0.99})
+    adam = make_optimizer("adam", params, SimpleNamespace(**{**vars(TRAIN), "beta2": 0.99}))
     assert isinstance(adam, Adam) and adam.beta2 == 0.99
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'.*sgd, momentum, adam"):
-        make_optimizer(params, {**TRAIN, "optimizer": "rmsprop"})
+        make_optimizer("rmsprop", params, TRAIN)
 
 
 @pytest.mark.parametrize("size", [1, inplace.BLOCK - 1, inplace.BLOCK, 3 * inplace.BLOCK + 17])
@@ -130,10 +131,11 @@ def test_axpy_is_bit_identical_to_the_plain_expression(size):
 
 
 def test_schedules():
-    base = {"lr": 0.1, "epochs": 100, "step_every": 10, "step_gamma": 0.5}
-    assert make_schedule({**base, "schedule": "none"}) is None
-    step = make_schedule({**base, "schedule": "step"})
+    base = SimpleNamespace(step_every=10, step_gamma=0.5)
+    constant = make_schedule("none", 0.1, 100, base)
+    assert all(constant(e) == 0.1 for e in (1, 2, 50, 100))
+    step = make_schedule("step", 0.1, 100, base)
     assert [step(e) for e in (1, 10, 11, 21)] == pytest.approx([0.1, 0.1, 0.05, 0.025])
-    cosine = make_schedule({**base, "schedule": "cosine"})
+    cosine = make_schedule("cosine", 0.1, 100, base)
     assert cosine(1) == pytest.approx(0.1) and cosine(51) == pytest.approx(0.05)
     assert cosine(100) < 0.001 and all(cosine(e) > cosine(e + 1) for e in range(1, 100))

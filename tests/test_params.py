@@ -5,8 +5,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from pipeline_helpers import PROJECT_ROOT
-from scratchnet import params
-from scratchnet.errors import ParamsError
+import dataclasses
+
+from scratchnet.pipeline import params
+from scratchnet.pipeline.errors import ParamsError
 
 
 @pytest.fixture
@@ -15,27 +17,55 @@ def raw():
         return YAML(typ="safe", pure=True).load(f)
 
 
-def test_the_shipped_params_are_the_reference_configuration(raw):
+def test_the_shipped_params_validate_into_typed_sections(raw):
     p = params.validate(raw)
-    assert p["data"] == {"source": "openml", "idx_dir": ""}
-    assert p["split"] == {"seed": 42, "val_fraction": 0.1, "test_fraction": 0.1}
-    assert p["model"] == {"hidden_sizes": [512, 256, 128], "init_seed": 0, "dropout": 0.0}
-    t = p["train"]
-    assert (t["epochs"], t["batch_size"], t["lr"], t["lambda"], t["patience"], t["tol"], t["seed"]) == \
-        (2000, 64, 0.001, 0.001, 30, 1e-6, 0)
-    assert (t["optimizer"], t["schedule"]) == ("sgd", "none")
+    for name, section_class in params.SECTIONS.items():
+        section = getattr(p, name)
+        assert isinstance(section, section_class)
+    # Every value in the file is the value in its section, converted to the field's type.
+    for name, values in raw.items():
+        as_written = params.as_dict(getattr(p, name))
+        assert as_written.keys() == values.keys()
+        for key, value in values.items():
+            assert as_written[key] == value, f"{name}.{key}"
 
 
 def test_every_schema_key_is_in_params_yaml(raw):
-    assert {s: set(k) for s, k in raw.items()} == {s: set(k) for s, k in params.SCHEMA.items()}
+    assert {s: set(k) for s, k in raw.items()} == {s: set(params.keys(c)) for s, c in params.SECTIONS.items()}
+
+
+def test_sections_are_frozen(raw):
+    p = params.validate(raw)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.train.lr = 1.0
+
+
+def test_choices_come_from_the_registries(raw):
+    from scratchnet.mnist.sources import SOURCES
+    from scratchnet.nn.optim import OPTIMIZERS
+    from scratchnet.nn.schedules import SCHEDULES
+    for key, registry in (("train.optimizer", OPTIMIZERS), ("train.schedule", SCHEDULES), ("data.source", SOURCES)):
+        section, name = key.split(".")
+        for choice in registry:
+            assert getattr(params.validate(bad(raw, key, choice)), section).__getattribute__(name) == choice
+        with pytest.raises(ParamsError, match=f"expected one of {', '.join(registry)}"):
+            params.validate(bad(raw, key, "no-such-choice"))
+
+
+def test_a_stage_validates_only_the_sections_it_reads(raw):
+    raw["train"]["lr"] = -1
+    p = params.validate(raw, sections=("split",))
+    assert p.split is not None and p.train is None
+    with pytest.raises(ParamsError, match="train.lr = -1"):
+        params.validate(raw, sections=("train",))
 
 
 @pytest.mark.parametrize("value, expected", [("1e-4", 1e-4), ("0.0001", 1e-4), (1e-4, 1e-4), (0, 0.0),
                                              ("5e-05", 5e-5)])
 def test_numbers_written_back_as_strings_are_numbers(raw, value, expected):
     raw["train"]["lambda"] = value
-    assert params.validate(raw)["train"]["lambda"] == pytest.approx(expected)
-    assert isinstance(params.validate(raw)["train"]["lambda"], float)
+    assert params.validate(raw).train.lam == pytest.approx(expected)
+    assert isinstance(params.validate(raw).train.lam, float)
 
 
 def test_exp_run_set_rewrite_reads_back_as_floats(tmp_path):
@@ -48,8 +78,8 @@ def test_exp_run_set_rewrite_reads_back_as_floats(tmp_path):
     path = tmp_path / "params.yaml"
     with open(path, "w", encoding="utf-8") as f:
         yaml.dump(doc, f)
-    p = params.load(str(path))
-    assert p["train"]["lambda"] == pytest.approx(1e-4) and p["train"]["tol"] == pytest.approx(1e-7)
+    p = params.load(path=str(path))
+    assert p.train.lam == pytest.approx(1e-4) and p.train.tol == pytest.approx(1e-7)
 
 
 def bad(raw, dotted, value):
@@ -131,7 +161,7 @@ def test_every_problem_is_listed_at_once(raw):
 
 def test_idx_source_needs_a_directory_with_the_files(raw, tmp_path):
     raw["data"]["source"] = "idx"
-    assert params.validate(raw)["data"]["source"] == "idx"  # only the fetch stage reads the files
+    assert params.validate(raw).data.source == "idx"  # only the fetch stage reads the files
     with pytest.raises(ParamsError, match="data.idx_dir = '' is not allowed with data.source idx: it is empty"):
         params.validate(raw, check_files=True)
     raw["data"]["idx_dir"] = str(tmp_path / "nowhere")
@@ -152,9 +182,9 @@ def test_broken_files(tmp_path, text, message):
     path = tmp_path / "params.yaml"
     path.write_text(text)
     with pytest.raises(ParamsError, match=message):
-        params.load(str(path))
+        params.load(path=str(path))
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(ParamsError, match="no such file"):
-        params.load(str(tmp_path / "params.yaml"))
+        params.load(path=str(tmp_path / "params.yaml"))

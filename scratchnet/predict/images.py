@@ -6,7 +6,7 @@ mass at the centre. ``mnist_like`` does the same to any grayscale picture.
 """
 import numpy as np
 
-from .errors import InputError
+from ..pipeline.errors import InputError
 
 INK = 0.12  # fraction of the brightest pixel above which a pixel counts as ink
 

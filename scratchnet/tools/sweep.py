@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from .atomic import write_text
+from ..pipeline.atomic import write_text
 
 COLUMNS = ("experiment", "lambda", "optimizer", "dropout", "val accuracy", "test accuracy",
            "loss gap", "accuracy gap", "best epoch", "epochs")

@@ -18,19 +18,25 @@ def relu_backward_(delta, activation):
     return delta
 
 
-def log_softmax(logits):
-    """log softmax(logits) along the last axis, via log-sum-exp.
+def shift_(logits):
+    """Subtract each row's maximum in place; returns logits.
 
-    Subtracting the row maximum before exp keeps every exponent <= 0, so logits
-    of any size (even +-1e4 in float32) give no overflow, NaN or inf.
+    Every softmax and log-softmax here starts with this: it keeps every exponent
+    <= 0, so logits of any size (even +-1e4 in float32) give no overflow, NaN or inf.
     """
-    shifted = logits - logits.max(axis=-1, keepdims=True)
+    logits -= logits.max(axis=-1, keepdims=True)
+    return logits
+
+
+def log_softmax(logits):
+    """log softmax(logits) along the last axis, via log-sum-exp (see shift_)."""
+    shifted = shift_(logits.copy())
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(logits):
-    """softmax(logits) along the last axis, computed stably (see log_softmax)."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
+    """softmax(logits) along the last axis, computed stably (see shift_)."""
+    shifted = shift_(logits.copy())
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=-1, keepdims=True)
     return shifted

@@ -2,7 +2,7 @@
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .errors import DataError
+from ..pipeline.errors import DataError
 
 
 def split_sizes(n, val_fraction, test_fraction):

@@ -15,6 +15,8 @@ Conventions, stated once:
 """
 import numpy as np
 
+from .activations import log_softmax, shift_
+
 
 def softmax_cross_entropy_(logits, y):
     """Per-row cross-entropy of integer labels y, turning logits into the gradient.
@@ -25,7 +27,7 @@ def softmax_cross_entropy_(logits, y):
     """
     m = logits.shape[0]
     rows = np.arange(m)
-    logits -= logits.max(axis=1, keepdims=True)
+    shift_(logits)
     target = logits[rows, y]  # shifted logit of the true class (a copy)
     np.exp(logits, out=logits)
     total = logits.sum(axis=1)
@@ -38,8 +40,7 @@ def softmax_cross_entropy_(logits, y):
 
 def cross_entropy(logits, y):
     """Per-row cross-entropy of integer labels y; does not modify logits."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(y)), y]
+    return -log_softmax(logits)[np.arange(len(y)), y]
 
 
 def l2_penalty(weights, lam):

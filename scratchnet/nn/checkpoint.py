@@ -5,36 +5,29 @@ Like nanoGPT's checkpoints, the file carries the configuration that made it
 file clearly. Loading never unpickles (``allow_pickle=False``).
 """
 import json
-import zipfile
 
 import numpy as np
 
-from .atomic import save_npz
-from .data import N_PIXELS
 from .errors import ModelFileError
 from .model import MLP
+from .npz import read_npz
 
 FORMAT_VERSION = 1
 
 
-def save(model, path, config):
-    """Write ``model`` and ``config`` (a JSON-serialisable dict) to ``path``."""
+def save(model, file, config):
+    """Write ``model`` and ``config`` (a JSON-serialisable dict) to ``file``, a path or a binary file.
+
+    The pipeline passes the temporary file of an atomic write.
+    """
     arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
-    save_npz(path, format_version=np.int64(FORMAT_VERSION), sizes=np.array(model.sizes, np.int64),
+    np.savez_compressed(file, format_version=np.int64(FORMAT_VERSION), sizes=np.array(model.sizes, np.int64),
              config=np.array(json.dumps(config, sort_keys=True)), **arrays)
 
 
 def load(path):
     """Return (model, config) read from ``path``; ModelFileError if it is not a valid model."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            contents = {k: f[k] for k in f.files}
-    except (TypeError, AttributeError):  # a plain .npy array: np.load returns no archive
-        raise ModelFileError(f"{path}: a single .npy array, not an .npz model file") from None
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise ModelFileError(f"{path}: not a readable .npz model file ({e})") from None
+    contents = read_npz(path, ModelFileError, "model")
 
     missing = {"format_version", "sizes", "config"} - contents.keys()
     if missing:
@@ -67,10 +60,3 @@ def load(path):
                              f"need {len(model.params)}")
     return model, config
 
-
-def load_digit_classifier(path):
-    """``load``, and ModelFileError unless the model maps MNIST's pixels to 10 digits."""
-    model, config = load(path)
-    if model.sizes[0] != N_PIXELS or model.sizes[-1] != 10:
-        raise ModelFileError(f"{path}: layer sizes {list(model.sizes)} do not map {N_PIXELS} pixels to 10 digits")
-    return model, config

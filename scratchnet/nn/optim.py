@@ -1,4 +1,4 @@
-"""Optimizers: ``step(params, grads)`` updates params in place.
+"""Optimizers: ``step(params, grads)`` updates params in place; OPTIMIZERS names them.
 
 Each allocates its state (scratch, velocity, moments) once, at construction,
 from the shapes of the parameters it will update. The L2 term is already in
@@ -11,6 +11,7 @@ from .inplace import axpy_, scratch
 
 class SGD:
     """Plain mini-batch gradient descent: p <- p - lr * g."""
+    HYPERPARAMETERS = ("lr",)
 
     def __init__(self, params, *, lr):
         self.lr = lr
@@ -26,6 +27,7 @@ class Momentum:
 
     With nesterov=True the step is p <- p - lr * (g + mu * v).
     """
+    HYPERPARAMETERS = ("lr", "momentum", "nesterov")
 
     def __init__(self, params, *, lr, momentum, nesterov=False):
         self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
@@ -58,6 +60,7 @@ def _flush(a, below, scratch, mask):
 
 class Adam:
     """Adam (Kingma & Ba, 2015) with bias correction."""
+    HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps")
 
     def __init__(self, params, *, lr, beta1, beta2, eps):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
@@ -94,20 +97,14 @@ class Adam:
                 _flush(a, STATE_FLUSH, s, tiny)
 
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
+# Every optimizer by its params.yaml name. An optimizer's HYPERPARAMETERS name the
+# attributes it takes from the training configuration, besides the parameters.
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
-def make_optimizer(params, train):
-    """Build the optimizer that the ``train`` section of params.yaml names.
-
-    Reads ``optimizer`` and ``lr``, and only the keys that optimizer uses:
-    ``momentum`` and ``nesterov``, or ``beta1``, ``beta2`` and ``eps``.
-    """
-    name = train["optimizer"]
-    if name == "sgd":
-        return SGD(params, lr=train["lr"])
-    if name == "momentum":
-        return Momentum(params, lr=train["lr"], momentum=train["momentum"], nesterov=train["nesterov"])
-    if name == "adam":
-        return Adam(params, lr=train["lr"], beta1=train["beta1"], beta2=train["beta2"], eps=train["eps"])
-    raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
+def make_optimizer(name, params, config):
+    """The optimizer ``name`` for ``params``, its hyperparameters read off ``config`` (e.g. the train section)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
+    cls = OPTIMIZERS[name]
+    return cls(params, **{key: getattr(config, key) for key in cls.HYPERPARAMETERS})

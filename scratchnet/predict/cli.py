@@ -12,8 +12,9 @@ import sys
 
 import numpy as np
 
-from . import checkpoint, data
-from .errors import InputError, ModelFileError
+from ..pipeline.datafiles import N_PIXELS, scale_pixels
+from ..pipeline.errors import InputError, ModelFileError
+from ..pipeline.modelfile import load_digit_classifier
 from .images import mnist_like, read_image, read_npy
 
 
@@ -26,7 +27,7 @@ def load_input(path):
     if path.lower().endswith(".npy"):
         rows = read_npy(path)
         return [(path if len(rows) == 1 else f"{path}[{i}]", row) for i, row in enumerate(rows)]
-    return [(path, mnist_like(read_image(path), path).reshape(784))]
+    return [(path, mnist_like(read_image(path), path).reshape(N_PIXELS))]
 
 
 def main(argv=None):
@@ -38,7 +39,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     try:
-        model, _ = checkpoint.load_digit_classifier(args.model)
+        model, _ = load_digit_classifier(args.model)
     except ModelFileError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -51,7 +52,7 @@ def main(argv=None):
             print(f"error: {e}", file=sys.stderr)
             failed += 1
             continue
-        proba = model.predict_proba(data.scale_pixels(np.stack([pixels for _, pixels in rows])))
+        proba = model.predict_proba(scale_pixels(np.stack([pixels for _, pixels in rows])))
         for (label, _), p in zip(rows, proba):
             digit = int(p.argmax())
             if args.json:

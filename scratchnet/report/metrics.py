@@ -1,15 +1,17 @@
 """Classification metrics computed from labels and predicted probabilities."""
 import numpy as np
 
+from ..pipeline.datafiles import N_CLASSES
 
-def confusion_matrix(y_true, y_pred, n_classes=10):
+
+def confusion_matrix(y_true, y_pred, n_classes=N_CLASSES):
     """counts[actual, predicted]."""
     counts = np.zeros((n_classes, n_classes), np.int64)
     np.add.at(counts, (y_true, y_pred), 1)
     return counts
 
 
-def per_class(y_true, y_pred, n_classes=10):
+def per_class(y_true, y_pred, n_classes=N_CLASSES):
     """{digit: {precision, recall, f1, support}}; 0 where a ratio has no denominator."""
     counts = confusion_matrix(y_true, y_pred, n_classes)
     hits, predicted, actual = np.diag(counts), counts.sum(axis=0), counts.sum(axis=1)

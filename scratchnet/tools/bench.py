@@ -13,16 +13,18 @@ import os
 import platform
 import statistics
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
-from .atomic import write_text
-from .model import MLP
-from .optim import SGD
-from .train import batch_buffers, train_epoch
+from ..nn.model import MLP
+from ..nn.optim import SGD
+from ..nn.train import batch_buffers, train_epoch
+from ..pipeline.atomic import write_text
+from ..pipeline.datafiles import N_CLASSES, N_PIXELS
 
 HIDDEN, N_TRAIN, N_VAL, N_PREDICT, BATCH, LR, LAM = (512, 256, 128), 56_000, 7_000, 70_000, 64, 0.001, 0.001
-SIZES = (784, *HIDDEN, 10)
+SIZES = (N_PIXELS, *HIDDEN, N_CLASSES)
 
 
 def matmul_gflops(n=2048, repeats=8):
@@ -83,24 +85,17 @@ class Torch:
 
     def __init__(self, X, y):
         import torch
-        self.torch = torch
-        torch.manual_seed(0)
-        layers = []
-        for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
-            layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-        self.net = torch.nn.Sequential(*layers[:-1])
-        self.optimizer = torch.optim.SGD(self.net.parameters(), lr=LR, weight_decay=LAM)
+        from .reference import torch_mlp, torch_optimizer
+        self.net = torch_mlp(MLP(SIZES, seed=0))
+        self.optimizer = torch_optimizer(self.net, SimpleNamespace(optimizer="sgd", lr=LR, lam=LAM))
         self.X, self.y = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+        self.rng = np.random.default_rng(0)
 
     def epoch(self):
-        torch = self.torch
+        from .reference import torch_epoch
+        order = self.rng.permutation(len(self.X))
         start = time.perf_counter()
-        order = torch.randperm(len(self.X))
-        for first in range(0, len(self.X), BATCH):
-            rows = order[first:first + BATCH]
-            self.optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(self.net(self.X[rows]), self.y[rows]).backward()
-            self.optimizer.step()
+        torch_epoch(self.net, self.optimizer, self.X, self.y, order, BATCH)
         return time.perf_counter() - start
 
 

@@ -1,0 +1,73 @@
+"""The four classic MNIST IDX files (plain or gzip): 60,000 training digits, then the 10,000 of t10k."""
+import gzip
+import os
+import struct
+
+import numpy as np
+
+from ..pipeline.datafiles import N_PIXELS, check_arrays
+from ..pipeline.errors import DataError
+
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _idx_path(directory, name):
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def idx_problem(directory):
+    """Why ``directory`` cannot serve as data.idx_dir, or None if it can."""
+    if not directory:
+        return "it is empty; set it to the directory holding the four MNIST IDX files"
+    if not os.path.isdir(directory):
+        return "no such directory"
+    missing = [n for n in IDX_FILES if _idx_path(directory, n) is None]
+    if missing:
+        return f"missing {', '.join(n + '[.gz]' for n in missing)}"
+    return None
+
+
+def read_idx(path):
+    """Read one IDX file of unsigned bytes (plain or gzip) as an array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot be read ({e})") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
+        raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise DataError(f"{path}: header says shape {shape} ({expected} bytes), "
+                        f"file holds {len(raw) - header} bytes (truncated or corrupt?)")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def fetch_idx(directory):
+    """The four classic files from ``directory``: training rows first, then test."""
+    problem = idx_problem(directory)
+    if problem:
+        raise DataError(f"{directory!r}: {problem}")
+    parts = []
+    for images_name, labels_name in (IDX_FILES[:2], IDX_FILES[2:]):
+        images_path, labels_path = _idx_path(directory, images_name), _idx_path(directory, labels_name)
+        images, labels = read_idx(images_path), read_idx(labels_path)
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise DataError(f"{images_path}: images have shape {images.shape}, expected (n, 28, 28)")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{labels_path}: {labels.shape[0] if labels.ndim else 0} labels "
+                            f"for {len(images)} images in {images_path}")
+        parts.append(check_arrays(images.reshape(len(images), N_PIXELS), labels, labels_path))
+    return np.concatenate([parts[0][0], parts[1][0]]), np.concatenate([parts[0][1], parts[1][1]])
+

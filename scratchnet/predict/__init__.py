@@ -1,0 +1,1 @@
+"""`python -m scratchnet predict`: a user's pictures and arrays made MNIST-like and classified."""

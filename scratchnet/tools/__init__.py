@@ -1,0 +1,1 @@
+"""Developer tools beside the pipeline: bench, compare (against PyTorch), sweep."""
