@@ -1,21 +1,14 @@
 """Stage evaluate: model + splits -> reports/metrics.json, per-class metrics, predictions, figures."""
 import argparse
-import csv
 import io
-import json
 import os
 
 from scratchnet.pipeline import atomic, params, stage
 from scratchnet.pipeline.datafiles import load_npz, scale_pixels
-from scratchnet.pipeline.modelfile import load_digit_classifier
+from scratchnet.pipeline.modelfile import load_trained
 from scratchnet.report import metrics, plots
+from scratchnet.report.history import read_history
 from scratchnet.report.pca import pca
-
-
-def read_history(path):
-    with open(path, encoding="utf-8") as f:
-        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
-                for row in csv.DictReader(f, delimiter="\t")]
 
 
 def main():
@@ -30,7 +23,7 @@ def main():
     args = parser.parse_args()
 
     cfg = params.load("evaluate").evaluate
-    model, config = load_digit_classifier(args.model)
+    model, config = load_trained(args.model)
     history = read_history(args.history)
 
     results, per_class, proba, calibration = {}, {}, {}, {}
@@ -44,10 +37,7 @@ def main():
             per_class[name] = metrics.per_class(y, proba[name][3].argmax(axis=1))
             calibration[name], results[name]["ece"] = metrics.reliability(y, proba[name][3], cfg.calibration_bins)
 
-    train, val = results["train"], results["val"]
-    summary = {**results, "best_epoch": config["best_epoch"], "epochs": config["epochs_run"],
-               "accuracy_gap": train["accuracy"] - val["accuracy"],
-               "loss_gap": (val["loss"] - train["loss"]) / train["loss"]}
+    summary = metrics.summary(results, config["best_epoch"], config["epochs_run"])
     X_test, X_test_scaled, y_test, p_test = proba["test"]
     predicted = p_test.argmax(axis=1)
     table = io.StringIO()
@@ -56,8 +46,8 @@ def main():
 
     # Every output goes to a temporary first: a failure anywhere leaves the previous set whole.
     with atomic.outputs() as out:
-        out.write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
-        out.write_text(args.per_class, json.dumps(per_class, indent=2) + "\n")
+        out.write_json(args.metrics, summary)
+        out.write_json(args.per_class, per_class)
         out.write_text(args.predictions, table.getvalue())
         figure = lambda name: out.path(os.path.join(args.figures, f"{name}.png"))  # noqa: E731
         for metric in ("loss", "accuracy"):
@@ -71,7 +61,7 @@ def main():
         plots.reliability({"validation": calibration["val"], "test": calibration["test"]},
                           {"validation": results["val"]["ece"], "test": results["test"]["ece"]},
                           figure("reliability"))
-    print(f"evaluate: val accuracy {val['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}")
+    print(f"evaluate: val accuracy {results['val']['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}")
 
 
 if __name__ == "__main__":

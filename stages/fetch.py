@@ -1,6 +1,5 @@
 """Stage fetch: MNIST from the source data.source names -> data/raw/mnist.npz + provenance."""
 import argparse
-import json
 
 from scratchnet.mnist.sources import fetch
 from scratchnet.pipeline import atomic, params, stage
@@ -16,7 +15,7 @@ def main():
     X, y, provenance = fetch(data)
     with atomic.outputs() as out:
         out.save_npz(args.out, X=X, y=y)
-        out.write_text(args.provenance, json.dumps(provenance, indent=2) + "\n")
+        out.write_json(args.provenance, provenance)
     print(f"fetch: {provenance['rows']} digits from {provenance['detail']}")
 
 

@@ -5,9 +5,8 @@ import resource
 
 from scratchnet.nn.errors import DivergenceError
 from scratchnet.nn.train import fit
-from scratchnet.pipeline import atomic, params, stage
+from scratchnet.pipeline import advice, atomic, params, stage
 from scratchnet.pipeline.datafiles import load_npz, scale_pixels
-from scratchnet.pipeline.errors import TrainingError
 from scratchnet.pipeline.modelfile import save_model
 from scratchnet.pipeline.progress import epoch_log
 from scratchnet.pipeline.recipe import build_model, build_training
@@ -33,8 +32,7 @@ def main():
             history = fit(model, optimizer, scale_pixels(X_train), y_train, scale_pixels(X_val), y_val,
                           config, schedule=schedule, on_epoch=on_epoch)
     except DivergenceError as e:
-        raise TrainingError(f"training diverged in epoch {e.epoch}: the {e.quantity} became {e.value}; "
-                            f"try a smaller learning rate (train.lr is {p.train.lr})") from None
+        raise advice.divergence(e, p.train) from None
 
     record = {"model": params.as_dict(p.model), "train": params.as_dict(p.train),
               "best_epoch": history.best_epoch, "epochs_run": len(history.records)}

@@ -268,7 +268,7 @@ def rewrite(path, **changes):
     (lambda p: rewrite(p, param_3=None), "parameter 3 is missing"),
     (lambda p: rewrite(p, config=np.array("{not json")), "not valid JSON"),
     (lambda p: rewrite(p, config=None), "missing config"),
-    (lambda p: rewrite(p, param_0=np.array([{"a": 1}], dtype=object)), "not a readable .npz"),
+    (lambda p: rewrite(p, param_0=np.array([{"a": 1}], dtype=object)), "array param_0 holds Python objects"),
     (lambda p: p.unlink(), "no such model file"),
     (lambda p: np.save(open(p, "wb"), np.zeros(3)), "a single .npy array"),
     (lambda p: rewrite(p, sizes=np.array([784, 0, 10])), r"layer sizes \[784, 0, 10\] are not a network"),

@@ -1,4 +1,6 @@
 """Metrics and report helpers against scikit-learn's implementations and hand-computed cases."""
+import json
+
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
@@ -68,3 +70,17 @@ def test_worst_mistakes_are_the_most_confident_wrong_predictions():
     y = np.array([1, 1, 0, 1, 0])  # wrong: rows 0 (0.9), 2 (0.6), 3 (0.7), 4 (0.95)
     assert worst_mistakes(y, proba, 3).tolist() == [4, 0, 3]
     assert worst_mistakes(y, proba, 10).tolist() == [4, 0, 3, 2]
+
+
+def test_an_undefined_metric_is_null_with_its_reason_and_json_stays_strict():
+    from scratchnet.pipeline.atomic import dumps
+    results = {"train": {"accuracy": 1.0, "loss": 0.0}, "val": {"accuracy": 0.9, "loss": 0.3},
+               "test": {"accuracy": 0.9, "loss": 0.3}}
+    summary = metrics.summary(results, best_epoch=3, epochs=5)
+    assert summary["loss_gap"] is None and "training loss is 0" in summary["undefined"]["loss_gap"]
+    assert json.loads(dumps(summary))["loss_gap"] is None
+    results["train"]["loss"] = 0.1
+    assert metrics.summary(results, 3, 5)["loss_gap"] == pytest.approx(2.0) and "undefined" not in \
+        metrics.summary(results, 3, 5)
+    with pytest.raises(ValueError):
+        dumps({"loss": float("nan")})

@@ -101,11 +101,23 @@ CASES = [
     ("train.lr", True, "train.lr = True"),
     ("train.lr", float("nan"), "train.lr = nan"),
     ("train.lambda", -1e-4, "train.lambda = -0.0001 is not allowed: expected a number >= 0"),
-    ("train.batch_size", 0, "train.batch_size = 0 is not allowed: expected an integer >= 1"),
+    ("train.batch_size", 0, "train.batch_size = 0 is not allowed: expected an integer in 1..65,536"),
+    ("train.batch_size", 10 ** 9, "train.batch_size = 1000000000 is not allowed: expected an integer in 1..65,536"),
     ("train.batch_size", 64.5, "train.batch_size = 64.5"),
     ("train.batch_size", 64.0, "train.batch_size = 64.0"),
-    ("train.epochs", 0, "train.epochs = 0 is not allowed: expected an integer >= 1"),
-    ("train.patience", -1, "train.patience = -1 is not allowed: expected an integer >= 0"),
+    ("train.epochs", 0, "train.epochs = 0 is not allowed: expected an integer in 1..1,000,000"),
+    ("train.patience", -1, "train.patience = -1 is not allowed: expected an integer in 0..1,000,000"),
+    ("train.lr", 1e-50, r"train.lr = 1e-50 is not allowed: expected a number > 0, also in float32"),
+    ("train.lr", 1e39, r"train.lr = 1e\+39 is not allowed"),
+    ("train.eps", 1e-46, "train.eps = 1e-46 is not allowed: expected a number > 0, also in float32"),
+    ("train.beta2", 0.999999999, r"train.beta2 = 0.999999999 is not allowed: expected a number in \[0, 1\), also in float32"),
+    ("split.seed", 2 ** 32, r"split.seed = 4294967296 is not allowed: expected an integer in \[0, 2\*\*32\)"),
+    ("train.seed", -1, r"train.seed = -1 is not allowed"),
+    ("model.hidden_sizes", [100_000], r"model.hidden_sizes = \[100000\] is not allowed: expected a non-empty list of "
+                                      r"at most 16 integers in 1..16384, with at most 50,000,000 weights"),
+    ("model.hidden_sizes", [10_000] * 3, r"model.hidden_sizes = \[10000, 10000, 10000\] is not allowed"),
+    ("evaluate.calibration_bins", 10 ** 6, r"evaluate.calibration_bins = 1000000 is not allowed: expected an integer in 2..1000"),
+    ("evaluate.n_misclassified", 10 ** 6, r"expected an integer in 1..400"),
     ("train.tol", -1e-6, "train.tol = -1e-06 is not allowed: expected a number >= 0"),
     ("train.optimizer", "rmsprop", "train.optimizer = 'rmsprop' is not allowed: expected one of sgd, momentum, adam"),
     ("train.nesterov", "yes", "train.nesterov = 'yes' is not allowed: expected true or false"),
@@ -183,6 +195,32 @@ def test_broken_files(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ParamsError, match=message):
         params.load(path=str(path))
+
+
+def test_not_utf8_not_a_file_and_too_large(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes("train:\n  lr: 0.001 # caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ParamsError, match=r"params.yaml: not UTF-8 text \(byte \d+: invalid .*\); save it as UTF-8"):
+        params.load(path=str(path))
+    with pytest.raises(ParamsError, match="not a regular file"):
+        params.load(path=str(tmp_path))
+    path.write_text("# padding\n" * 200_000)
+    with pytest.raises(ParamsError, match=r"2,000,000 bytes is more than a params file holds"):
+        params.load(path=str(path))
+
+
+def test_a_yaml_alias_bomb_gives_a_short_message(tmp_path):
+    """Nine levels of aliases expand to 10**9 items; the error names the key in a few hundred characters."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
+              f"*a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    text = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8").replace("  lr: 0.001", "  lr: *a8")
+    path = tmp_path / "params.yaml"
+    path.write_text("\n".join(lines) + "\n" + text)
+    with pytest.raises(ParamsError, match=r"train.lr = \[\[\[\.\.\.\], ") as info:
+        params.load("train", path=str(path))
+    lines = str(info.value).splitlines()
+    assert len(lines) == 11 and max(map(len, lines)) < 500, lines  # 9 unknown sections, lr, the header
 
 
 def test_missing_file(tmp_path):

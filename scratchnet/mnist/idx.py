@@ -2,6 +2,7 @@
 import gzip
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from ..pipeline.errors import DataError
 
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+MAX_IDX_BYTES = 1 << 28  # 256 MiB: MNIST's largest file holds 47 MB
 
 
 def _idx_path(directory, name):
@@ -33,25 +35,35 @@ def idx_problem(directory):
 
 
 def read_idx(path):
-    """Read one IDX file of unsigned bytes (plain or gzip) as an array."""
+    """Read one IDX file of unsigned bytes (plain or gzip) as an array.
+
+    The header is read first and the size it declares checked against MAX_IDX_BYTES
+    before the data are read, so a small gzip file that expands without end is refused
+    after at most that many bytes, never read whole.
+    """
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] != 0x08 or not 1 <= magic[3] <= 4:
+                raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
+            ndim = magic[3]
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DataError(f"{path}: truncated header")
+            shape = struct.unpack(f">{ndim}I", dims)
+            expected = int(np.prod(shape, dtype=np.float64))
+            if expected > MAX_IDX_BYTES:
+                raise DataError(f"{path}: header says shape {shape} ({expected:,} bytes), more than the "
+                                f"{MAX_IDX_BYTES:,} an MNIST file holds (corrupt or not MNIST?)")
+            raw = f.read(expected + 1)  # one byte more tells a file that is too long
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise DataError(f"{path}: cannot be read ({e})") from None
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
-        raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape))
-    if len(raw) - header != expected:
+    if len(raw) != expected:
+        holds = f"{len(raw)} bytes" if len(raw) < expected else f"more than {expected} bytes"
         raise DataError(f"{path}: header says shape {shape} ({expected} bytes), "
-                        f"file holds {len(raw) - header} bytes (truncated or corrupt?)")
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+                        f"file holds {holds} (truncated or corrupt?)")
+    return np.frombuffer(raw, np.uint8).reshape(shape)
 
 
 def fetch_idx(directory):

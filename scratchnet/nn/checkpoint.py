@@ -22,7 +22,7 @@ def save(model, file, config):
     """
     arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
     np.savez_compressed(file, format_version=np.int64(FORMAT_VERSION), sizes=np.array(model.sizes, np.int64),
-             config=np.array(json.dumps(config, sort_keys=True)), **arrays)
+             config=np.array(json.dumps(config, sort_keys=True, allow_nan=False)), **arrays)
 
 
 def load(path):
@@ -47,16 +47,23 @@ def load(path):
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{path}: its configuration is not valid JSON ({e})") from None
 
-    model = MLP(sizes, seed=0)  # the weights below replace the initial ones
-    for i, p in enumerate(model.params):
+    # Every array is checked against the shapes ``sizes`` implies before the network is built,
+    # so a small file that claims huge layers is refused, not allocated.
+    shapes = [shape for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for shape in ((fan_in, fan_out), (fan_out,))]
+    for i, shape in enumerate(shapes):
         stored = contents.get(f"param_{i}")
-        if stored is None or stored.shape != p.shape or stored.dtype.kind != "f":
+        if stored is None or stored.shape != shape or stored.dtype.kind != "f":
             got = "missing" if stored is None else f"{stored.dtype} of shape {stored.shape}"
             raise ModelFileError(f"{path}: parameter {i} is {got}, but sizes {sizes} "
-                                 f"need floats of shape {p.shape}")
-        p[...] = stored
-    if len(contents) - 3 != len(model.params):
+                                 f"need floats of shape {shape}")
+        if not np.isfinite(stored).all():
+            raise ModelFileError(f"{path}: parameter {i} holds NaN or infinite values "
+                                 "(saved from a diverged run?); retrain the model")
+    if len(contents) - 3 != len(shapes):
         raise ModelFileError(f"{path}: holds {len(contents) - 3} parameter arrays; sizes {sizes} "
-                             f"need {len(model.params)}")
+                             f"need {len(shapes)}")
+    model = MLP(sizes, seed=0)  # the stored weights replace the initial ones
+    for i, p in enumerate(model.params):
+        p[...] = contents[f"param_{i}"]
     return model, config
 

@@ -12,6 +12,7 @@ from .inplace import axpy_, scratch
 class SGD:
     """Plain mini-batch gradient descent: p <- p - lr * g."""
     HYPERPARAMETERS = ("lr",)
+    STATE = {}  # name -> attribute holding arrays of the optimizer's state (for divergence reports)
 
     def __init__(self, params, *, lr):
         self.lr = lr
@@ -28,6 +29,7 @@ class Momentum:
     With nesterov=True the step is p <- p - lr * (g + mu * v).
     """
     HYPERPARAMETERS = ("lr", "momentum", "nesterov")
+    STATE = {"momentum velocity": "_velocity"}
 
     def __init__(self, params, *, lr, momentum, nesterov=False):
         self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
@@ -61,6 +63,7 @@ def _flush(a, below, scratch, mask):
 class Adam:
     """Adam (Kingma & Ba, 2015) with bias correction."""
     HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps")
+    STATE = {"Adam's first moment": "_m", "Adam's second moment": "_v"}
 
     def __init__(self, params, *, lr, beta1, beta2, eps):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps

@@ -31,9 +31,25 @@ class History:
     best_val_loss: float = math.inf
 
 
-def _check_finite(loss, name, epoch, lr):
-    if not math.isfinite(loss):
-        raise DivergenceError(name, loss, epoch, lr)
+def _nonfinite(arrays):
+    """None if every array is finite, else "nan" or "inf" for the first bad one."""
+    for a in arrays:
+        if not np.isfinite(a).all():
+            return "nan" if np.isnan(a).any() else "inf"
+    return None
+
+
+def _check_finite(loss, name, epoch, model, optimizer):
+    """DivergenceError naming what went non-finite first, in the order a step makes it:
+    the optimizer's state, then the weights it updates; if both are finite, the loss itself."""
+    if math.isfinite(loss):
+        return
+    state = [(label, getattr(optimizer, attribute)) for label, attribute in getattr(optimizer, "STATE", {}).items()]
+    for label, arrays in (*state, ("weights", model.params)):
+        value = _nonfinite(arrays)
+        if value is not None:
+            raise DivergenceError(label, value, epoch, optimizer.lr)
+    raise DivergenceError(name, loss, epoch, optimizer.lr)
 
 
 def batch_buffers(X, y, batch_size):
@@ -90,11 +106,11 @@ def fit(model, optimizer, X_train, y_train, X_val, y_val, config, *, schedule=No
         # Train on every batch of a fresh permutation.
         loss_sum, correct = train_epoch(model, optimizer, X_train, y_train, shuffle_rng.permutation(n),
                                         batch_size=batch_size, lam=config.lam, rng=dropout_rng, buffers=buffers)
-        _check_finite(loss_sum, "training loss", epoch, optimizer.lr)
+        _check_finite(loss_sum, "training loss", epoch, model, optimizer)
 
         # Evaluate what early stopping needs: the validation set only.
         val_loss, val_accuracy = model.evaluate(X_val, y_val)
-        _check_finite(val_loss, "validation loss", epoch, optimizer.lr)
+        _check_finite(val_loss, "validation loss", epoch, model, optimizer)
         record = dict(epoch=epoch, train_loss=loss_sum / n, train_accuracy=correct / n,
                       val_loss=val_loss, val_accuracy=val_accuracy,
                       seconds=time.perf_counter() - start)

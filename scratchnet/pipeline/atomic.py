@@ -8,6 +8,7 @@ output set writes into their directory.
 """
 import contextlib
 import glob
+import json
 import os
 import tempfile
 
@@ -45,14 +46,23 @@ class OutputSet:
     def open(self, final, mode="w"):
         """An open file (text in UTF-8, or binary with "wb") that becomes ``final`` on commit."""
         encoding = None if "b" in mode else "utf-8"
-        with open(self.path(final), mode, encoding=encoding) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
+        try:
+            with open(self.path(final), mode, encoding=encoding) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
+        except OSError as e:
+            if e.filename is None:  # a failed write (disk full) names no file: name the output
+                raise OSError(e.errno, e.strerror, final) from None
+            raise
 
     def write_text(self, final, text):
         with self.open(final) as f:
             f.write(text)
+
+    def write_json(self, final, obj):
+        """Strict JSON (no NaN or Infinity, which JSON does not have): a ValueError names the problem."""
+        self.write_text(final, dumps(obj))
 
     def save_npz(self, final, **arrays):
         """np.savez_compressed to ``final`` (no '.npz' is appended)."""
@@ -88,6 +98,11 @@ def remove_stale(directory):
     for tmp in glob.glob(os.path.join(glob.escape(directory), f".*{SUFFIX}")):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+
+
+def dumps(obj):
+    """``obj`` as strict, indented JSON text; ValueError for a NaN or infinite number."""
+    return json.dumps(obj, indent=2, allow_nan=False) + "\n"
 
 
 def write_text(path, text):

@@ -10,6 +10,18 @@ def save_model(out, path, model, config):
         checkpoint.save(model, f, config)
 
 
+def load_trained(path):
+    """(model, config) of a model the train stage wrote: a digit classifier whose configuration
+    records its best epoch and how many epochs ran; ModelFileError naming what is missing."""
+    model, config = load_digit_classifier(path)
+    bad = [key for key in ("best_epoch", "epochs_run")
+           if not isinstance(config, dict) or not isinstance(config.get(key), int) or config[key] < 0]
+    if bad:
+        raise ModelFileError(f"{path}: its configuration lacks {' and '.join(bad)} as whole numbers "
+                             "(was it written by the train stage?); rerun `dvc repro train`")
+    return model, config
+
+
 def load_digit_classifier(path):
     """(model, config) from ``path``; ModelFileError unless the model maps MNIST's pixels to 10 digits."""
     model, config = checkpoint.load(path)

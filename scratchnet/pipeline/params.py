@@ -15,13 +15,22 @@ import dataclasses
 import difflib
 import math
 import os
+import reprlib
+import stat
 import typing
 from dataclasses import dataclass
 
+import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from .datafiles import N_CLASSES, N_PIXELS
 from .errors import ParamsError
+
+MAX_FILE_BYTES = 1 << 20  # a params.yaml larger than 1 MiB is not a params file
+SEED_LIMIT = 2 ** 32  # scikit-learn's random_state takes seeds below 2**32; every seed here keeps to it
+MAX_LAYERS, MAX_UNITS, MAX_WEIGHTS = 16, 16_384, 50_000_000  # ~1 GB of training state at most
+MAX_BATCH, MAX_EPOCHS = 65_536, 1_000_000
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -38,10 +47,21 @@ def rule(allowed, check=None, choices=None, key=None):
     return dataclasses.field(metadata={"rule": Rule(allowed, check, choices, key)})
 
 
-def between(lo, hi=None, lo_open=False, hi_open=True):
+def between(lo, hi=None, lo_open=False, hi_open=True, float32=False):
+    """lo <= v < hi (or with the ends open/closed as asked); with ``float32``, the bounds hold for
+    the value as float32 holds it too (training computes in float32: lr 1e-50 is 0 there)."""
     def check(v):
-        return (v > lo if lo_open else v >= lo) and (hi is None or (v < hi if hi_open else v <= hi))
+        with np.errstate(over="ignore"):  # 1e39 becomes inf in float32: refused below
+            values = (v, float(np.float32(v))) if float32 else (v,)
+        return all(math.isfinite(x) and (x > lo if lo_open else x >= lo)
+                   and (hi is None or (x < hi if hi_open else x <= hi)) for x in values)
     return check
+
+
+def _network_fits(sizes):
+    layers = [N_PIXELS, *sizes, N_CLASSES]
+    weights = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
+    return 0 < len(sizes) <= MAX_LAYERS and all(0 < s <= MAX_UNITS for s in sizes) and weights <= MAX_WEIGHTS
 
 
 def _number(value):
@@ -103,44 +123,46 @@ class Data:
 
 @dataclass(frozen=True)
 class Split:
-    seed: int = rule("an integer >= 0", between(0))
+    seed: int = rule("an integer in [0, 2**32)", between(0, SEED_LIMIT))
     val_fraction: float = rule("a number in (0, 1)", between(0, 1, lo_open=True))
     test_fraction: float = rule("a number in (0, 1)", between(0, 1, lo_open=True))
 
 
 @dataclass(frozen=True)
 class Model:
-    hidden_sizes: tuple[int, ...] = rule("a non-empty list of positive integers",
-                                         lambda v: len(v) > 0 and all(s > 0 for s in v))
-    init_seed: int = rule("an integer >= 0", between(0))
+    hidden_sizes: tuple[int, ...] = rule(
+        f"a non-empty list of at most {MAX_LAYERS} integers in 1..{MAX_UNITS}, with at most "
+        f"{MAX_WEIGHTS:,} weights in all between {N_PIXELS} inputs and {N_CLASSES} outputs", _network_fits)
+    init_seed: int = rule("an integer in [0, 2**32)", between(0, SEED_LIMIT))
     dropout: float = rule("a number in [0, 1)", between(0, 1))
 
 
 @dataclass(frozen=True)
 class Train:
-    epochs: int = rule("an integer >= 1", between(1))
-    batch_size: int = rule("an integer >= 1", between(1))
-    lr: float = rule("a number > 0", between(0, lo_open=True))
-    lam: float = rule("a number >= 0", between(0), key="lambda")
-    patience: int = rule("an integer >= 0", between(0))
+    epochs: int = rule(f"an integer in 1..{MAX_EPOCHS:,}", between(1, MAX_EPOCHS, hi_open=False))
+    batch_size: int = rule(f"an integer in 1..{MAX_BATCH:,}", between(1, MAX_BATCH, hi_open=False))
+    lr: float = rule("a number > 0, also in float32 (>= 1e-38)", between(0, lo_open=True, float32=True))
+    lam: float = rule("a number >= 0 that float32 holds", between(0, float32=True), key="lambda")
+    patience: int = rule(f"an integer in 0..{MAX_EPOCHS:,}", between(0, MAX_EPOCHS, hi_open=False))
     tol: float = rule("a number >= 0", between(0))
-    seed: int = rule("an integer >= 0", between(0))
+    seed: int = rule("an integer in [0, 2**32)", between(0, SEED_LIMIT))
     optimizer: str = rule("an optimizer", choices=_optimizers)
-    momentum: float = rule("a number in [0, 1)", between(0, 1))
+    momentum: float = rule("a number in [0, 1), also in float32", between(0, 1, float32=True))
     nesterov: bool = rule("true or false")
-    beta1: float = rule("a number in [0, 1)", between(0, 1))
-    beta2: float = rule("a number in [0, 1)", between(0, 1))
-    eps: float = rule("a number > 0", between(0, lo_open=True))
+    beta1: float = rule("a number in [0, 1), also in float32", between(0, 1, float32=True))
+    beta2: float = rule("a number in [0, 1), also in float32", between(0, 1, float32=True))
+    eps: float = rule("a number > 0, also in float32 (>= 1e-38)", between(0, lo_open=True, float32=True))
     schedule: str = rule("a learning-rate schedule", choices=_schedules)
-    step_every: int = rule("an integer >= 1", between(1))
-    step_gamma: float = rule("a number in (0, 1]", between(0, 1, lo_open=True, hi_open=False))
+    step_every: int = rule(f"an integer in 1..{MAX_EPOCHS:,}", between(1, MAX_EPOCHS, hi_open=False))
+    step_gamma: float = rule("a number in (0, 1], also in float32",
+                             between(0, 1, lo_open=True, hi_open=False, float32=True))
 
 
 @dataclass(frozen=True)
 class Evaluate:
-    calibration_bins: int = rule("an integer >= 2", between(2))
-    n_misclassified: int = rule("an integer >= 1", between(1))
-    n_features: int = rule("an integer >= 1", between(1))
+    calibration_bins: int = rule("an integer in 2..1000", between(2, 1000, hi_open=False))
+    n_misclassified: int = rule("an integer in 1..400", between(1, 400, hi_open=False))
+    n_features: int = rule("an integer in 1..1024", between(1, 1024, hi_open=False))
 
 
 SECTIONS = {"data": Data, "split": Split, "model": Model, "train": Train, "evaluate": Evaluate}
@@ -173,6 +195,13 @@ def as_dict(section):
 
 # --- validation ----------------------------------------------------------------------
 
+def _short(value):
+    """repr of a value from the file, bounded (a YAML alias bomb expands to millions of items)."""
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 2, 6, 6, 60, 60
+    return short.repr(value)
+
+
 def _suggest(name, known):
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
@@ -182,7 +211,7 @@ def _section(name, values, problems):
     """The typed section ``name`` from its raw mapping, or None with ``problems`` extended."""
     schema = keys(SECTIONS[name])
     if not isinstance(values, dict):
-        problems.append(f"section '{name}' must be a mapping of keys, got {values!r}")
+        problems.append(f"section '{name}' must be a mapping of keys, got {_short(values)}")
         return None
     known = [f"{name}.{k}" for k in schema]
     fields, before = {}, len(problems)
@@ -199,7 +228,7 @@ def _section(name, values, problems):
             fields[field_name] = parsed
         else:
             allowed = f"one of {', '.join(registry)}" if registry else r.allowed
-            problems.append(f"{dotted} = {value!r} is not allowed: expected {allowed}")
+            problems.append(f"{dotted} = {_short(value)} is not allowed: expected {allowed}")
     problems += [f"missing key {name}.{k} ({r.allowed})" for k, (_, r, _) in schema.items() if k not in values]
     return SECTIONS[name](**fields) if len(problems) == before else None
 
@@ -241,9 +270,17 @@ def load(*sections, path="params.yaml", check_files=False):
     """Read ``path`` and validate ``sections`` (all if none are named); ParamsError if anything is wrong."""
     if not os.path.exists(path):
         raise ParamsError(f"{path}: no such file (run from the repository root)")
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ParamsError(f"{path}: not a regular file (a directory or a device?); params.yaml must be a YAML file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ParamsError(f"{path}: {info.st_size:,} bytes is more than a params file holds "
+                          f"(at most {MAX_FILE_BYTES:,}); is it the right file?")
     try:
         with open(path, encoding="utf-8") as f:
             raw = YAML(typ="safe", pure=True).load(f)
+    except UnicodeDecodeError as e:
+        raise ParamsError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8") from None
     except YAMLError as e:
-        raise ParamsError(f"{path}: not valid YAML: {e}") from None
+        raise ParamsError(f"{path}: not valid YAML: {str(e)[:1000]}") from None
     return validate(raw, path, sections or tuple(SECTIONS), check_files)

@@ -46,3 +46,19 @@ def reliability(y_true, proba, n_bins):
         bins.append(dict(lower=float(edges[b]), upper=float(edges[b + 1]), count=count,
                          confidence=conf, accuracy=acc))
     return bins, float(ece)
+
+
+def summary(results, best_epoch, epochs):
+    """reports/metrics.json: {train, val, test: {accuracy, loss, ...}}, the epochs, and the gaps.
+
+    A ratio without a denominator is null, with the reason under "undefined", so the
+    file stays strict JSON and no one compares a made-up number.
+    """
+    train, val = results["train"], results["val"]
+    out = {**results, "best_epoch": best_epoch, "epochs": epochs,
+           "accuracy_gap": train["accuracy"] - val["accuracy"], "loss_gap": None}
+    if train["loss"] > 0:
+        out["loss_gap"] = (val["loss"] - train["loss"]) / train["loss"]
+    else:
+        out["undefined"] = {"loss_gap": "the training loss is 0, so the relative gap has no denominator"}
+    return out

@@ -8,7 +8,6 @@ are synthetic (timing does not depend on the values); the pipeline part runs
 on real MNIST. Prints a table and writes reports/bench.json (not a DVC output).
 """
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -20,7 +19,8 @@ import numpy as np
 from ..nn.model import MLP
 from ..nn.optim import SGD
 from ..nn.train import batch_buffers, train_epoch
-from ..pipeline.atomic import write_text
+from ..pipeline import stage
+from ..pipeline.atomic import dumps, write_text
 from ..pipeline.datafiles import N_CLASSES, N_PIXELS
 
 HIDDEN, N_TRAIN, N_VAL, N_PREDICT, BATCH, LR, LAM = (512, 256, 128), 56_000, 7_000, 70_000, 64, 0.001, 0.001
@@ -200,11 +200,11 @@ def main():
     if args.mnist_dir:
         from .pipeline_bench import run_pipeline
         result["pipeline"] = run_pipeline(args.mnist_dir)
-    write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_text(args.out, dumps(result))
     print(f"\n{result['machine']['cpu']}, {result['machine']['cores']} cores, numpy {np.__version__}\n")
     print(table(result["summary"], result.get("pipeline")))
     print(f"\nwritten to {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    stage.run(main)

@@ -9,7 +9,6 @@ largest weight difference and how often the two networks predict the same
 digit on held-out rows, after every epoch.
 """
 import argparse
-import json
 
 import numpy as np
 
@@ -17,10 +16,10 @@ from ..mnist.idx import fetch_idx
 from ..mnist.sources import Sample
 from ..mnist.split import stratified_split
 from ..nn.train import batch_buffers, train_epoch
-from ..pipeline import params
-from ..pipeline.atomic import write_text
+from ..pipeline import params, stage
+from ..pipeline.atomic import dumps, write_text
 from ..pipeline.datafiles import scale_pixels
-from ..pipeline.errors import ParamsError
+from ..pipeline.errors import ParamsError, ScratchnetError
 from ..pipeline.recipe import build_model, build_training
 from .reference import torch_epoch, torch_mlp, torch_optimizer
 
@@ -70,7 +69,7 @@ def main():
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise SystemExit("compare: PyTorch is not installed; `make compare` installs it (pip install -e '.[bench]')")
+        raise ScratchnetError("PyTorch is not installed; `make compare` installs it (pip install -e '.[bench]')") from None
 
     p = params.load("split", "model", "train")
     X, y = fetch_idx(args.idx_dir) if args.idx_dir else Sample().load(None)
@@ -79,7 +78,7 @@ def main():
     held_out = np.concatenate([val_rows, test_rows])
     X = scale_pixels(X)
     results = compare(X[train_rows], y[train_rows], X[held_out], y[held_out], p.model, p.train, args.epochs)
-    write_text(args.out, json.dumps(results, indent=2) + "\n")
+    write_text(args.out, dumps(results))
     print(f"{len(train_rows)} training digits, {len(held_out)} held out; optimizer {p.train.optimizer}, lr {p.train.lr}, "
           f"lambda {p.train.lam}, batch {p.train.batch_size}, schedule {p.train.schedule}\n")
     print(f"{'epoch':>5} {'max |W - W_torch|':>18} {'relative':>10} {'agreement':>10} "
@@ -91,4 +90,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    stage.run(main)

@@ -10,7 +10,9 @@ import os
 import subprocess
 import sys
 
+from ..pipeline import stage
 from ..pipeline.atomic import write_text
+from ..pipeline.errors import ScratchnetError
 
 COLUMNS = ("experiment", "lambda", "optimizer", "dropout", "val accuracy", "test accuracy",
            "loss gap", "accuracy gap", "best epoch", "epochs")
@@ -55,13 +57,16 @@ def main():
     args = parser.parse_args()
 
     if args.json:
-        with open(args.json) as f:
-            show = json.load(f)
+        with open(args.json, encoding="utf-8") as f:
+            try:
+                show = json.load(f)
+            except ValueError as e:
+                raise ScratchnetError(f"{args.json}: not `dvc exp show --json` output ({e})") from None
     else:
         dvc = os.path.join(os.path.dirname(sys.executable), "dvc")
         done = subprocess.run([dvc, "exp", "show", "--json"], capture_output=True, text=True)
         if done.returncode:
-            sys.exit(f"sweep: `dvc exp show --json` failed:\n{done.stderr}")
+            raise ScratchnetError(f"`dvc exp show --json` failed:\n{done.stderr}")
         show = json.loads(done.stdout)
     rows = experiments(show)
     found = {float(r[1]["train"]["lambda"]) for r in rows}
@@ -69,9 +74,9 @@ def main():
     write_text(args.out, markdown(rows))
     print(markdown(rows), end="")
     if missing:
-        sys.exit(f"sweep: no finished experiment for lambda {', '.join(map(str, missing))} "
+        raise ScratchnetError(f"no finished experiment for lambda {', '.join(map(str, missing))} "
                  "(see `dvc queue status` and `dvc queue logs`)")
 
 
 if __name__ == "__main__":
-    main()
+    stage.run(main)

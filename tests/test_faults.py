@@ -1,0 +1,220 @@
+"""Fault injection, one table per entry point: bad input, bad files and machine faults.
+
+Every case runs the real entry point (``python -m stages.NAME ...``) in a copy of a
+finished workspace and checks the same four promises: an ``error:`` line that names
+the problem, exit code 1, no traceback, and the previous outputs whole with no
+temporary left behind.
+"""
+import gzip
+import hashlib
+import io
+import os
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ruamel.yaml import YAML
+
+from pipeline_helpers import PROJECT_ROOT, subprocess_env
+from scratchnet.pipeline.atomic import SUFFIX
+
+COMMANDS = {
+    "fetch": ["data/raw/mnist.npz", "data/raw/provenance.json"],
+    "split": ["data/raw/mnist.npz", "data/split"],
+    "train": ["data/split", "data/model/model.npz", "reports/history.tsv"],
+    "evaluate": ["data/model/model.npz", "data/split", "reports/history.tsv", "reports/metrics.json",
+                 "reports/per_class.json", "reports/predictions.csv", "reports/figures"],
+}
+OUTPUTS = {"fetch": ["data/raw"], "split": ["data/split"], "train": ["data/model", "reports/history.tsv"],
+           "evaluate": ["reports/metrics.json", "reports/per_class.json", "reports/predictions.csv", "reports/figures"]}
+
+
+def run(workspace, stage, limits=None):
+    def preexec():
+        for limit, value in (limits or {}).items():
+            resource.setrlimit(limit, (value, value))
+    return subprocess.run([sys.executable, "-m", f"stages.{stage}", *COMMANDS[stage]], cwd=workspace,
+                          env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)},
+                          capture_output=True, text=True, timeout=300, preexec_fn=preexec)
+
+
+def set_params(workspace, **changes):
+    yaml = YAML()
+    path = workspace / "params.yaml"
+    doc = yaml.load(path.read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        doc[section][key] = value
+    with path.open("w", encoding="utf-8") as f:
+        yaml.dump(doc, f)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A workspace where fetch, split, train and evaluate ran on the sample (3 epochs)."""
+    workspace = tmp_path_factory.mktemp("finished")
+    shutil.copy(PROJECT_ROOT / "params.yaml", workspace / "params.yaml")
+    set_params(workspace, data__source="sample", train__epochs=3, train__lr=0.05, train__patience=100)
+    for stage in COMMANDS:
+        done = run(workspace, stage)
+        assert done.returncode == 0, done.stderr
+    return workspace
+
+
+def digest(workspace, stage):
+    out = {}
+    for name in OUTPUTS[stage]:
+        path = workspace / name
+        for f in sorted(path.rglob("*") if path.is_dir() else [path]):
+            if f.is_file():
+                out[str(f.relative_to(workspace))] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+# --- the damage --------------------------------------------------------------------------
+
+def npz_bytes(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def npz_claiming(shape):
+    """An .npz whose X header claims ``shape`` (uint8) but holds 16 bytes."""
+    header = f"{{'descr': '|u1', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    member = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + bytes(16)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("X.npy", member)
+        z.writestr("y.npy", npz_member(np.zeros(5, np.uint8)))
+    return buffer.getvalue()
+
+
+def npz_member(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def gzip_bomb(path):
+    """A gzip IDX file of a few hundred KB whose header claims 10**9 images and expands without end."""
+    with gzip.open(path, "wb") as f:
+        f.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 10 ** 9, 28, 28))
+        zeros = bytes(1 << 20)
+        for _ in range(300):
+            f.write(zeros)
+
+
+def idx_source_with_bomb(ws):
+    directory = ws / "idx"
+    directory.mkdir()
+    for name in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (directory / f"{name}.gz").write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 0)))
+    gzip_bomb(directory / "train-images-idx3-ubyte.gz")
+    set_params(ws, data__source="idx", data__idx_dir=str(directory))
+
+
+def alias_bomb(ws):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    text = (ws / "params.yaml").read_text(encoding="utf-8").replace("  lr: 0.05", "  lr: *a8")
+    (ws / "params.yaml").write_text("\n".join(lines) + "\n" + text, encoding="utf-8")
+
+
+def blocked_output(ws, directory):
+    shutil.rmtree(ws / directory, ignore_errors=True)
+    (ws / directory).parent.mkdir(parents=True, exist_ok=True)
+    (ws / directory).write_text("a file where a directory belongs")
+
+
+def rewrite_model(ws, **changes):
+    path = ws / "data/model/model.npz"
+    with np.load(path, allow_pickle=False) as f:
+        contents = {k: f[k] for k in f.files}
+    contents.update(changes)
+    path.write_bytes(npz_bytes(**{k: v for k, v in contents.items() if v is not None}))
+
+
+def model_with_nan(ws):
+    with np.load(ws / "data/model/model.npz", allow_pickle=False) as f:
+        weights = f["param_0"].copy()
+    weights[3, 4] = np.nan
+    rewrite_model(ws, param_0=weights)
+
+
+def model_claiming_huge_layers(ws):
+    rewrite_model(ws, sizes=np.array([784, 2 ** 30, 10]))
+
+
+FSIZE = resource.RLIMIT_FSIZE
+CASES = [
+    # (stage, what, damage(workspace) -> rlimits or None, the error's words)
+    ("fetch", "params.yaml not UTF-8", lambda ws: (ws / "params.yaml").write_bytes(b"data:\n  source: caf\xe9\n"),
+     "not UTF-8 text"),
+    ("fetch", "params.yaml a directory", lambda ws: ((ws / "params.yaml").unlink(), (ws / "params.yaml").mkdir()),
+     "params.yaml: not a regular file"),
+    ("fetch", "gzip IDX bomb", idx_source_with_bomb, "more than the 268,435,456 an MNIST file holds"),
+    ("fetch", "output under a file", lambda ws: blocked_output(ws, "data/raw"), "not a directory: check the path"),
+    ("fetch", "disk full", lambda ws: {FSIZE: 64 * 1024}, "File too large"),
+    ("split", "seed out of range", lambda ws: set_params(ws, split__seed=2 ** 32),
+     "split.seed = 4294967296 is not allowed: expected an integer in [0, 2**32)"),
+    ("split", "header claims 10**10 rows", lambda ws: (ws / "data/raw/mnist.npz").write_bytes(
+        npz_claiming((10 ** 10, 784))), "array X claims shape (10000000000, 784)"),
+    ("split", "non-numeric array", lambda ws: (ws / "data/raw/mnist.npz").write_bytes(
+        npz_bytes(X=np.array([["a"] * 784] * 5), y=np.zeros(5, np.uint8))), "must be numeric arrays"),
+    ("train", "huge batch_size", lambda ws: set_params(ws, train__batch_size=10 ** 9),
+     "train.batch_size = 1000000000 is not allowed: expected an integer in 1..65,536"),
+    ("train", "huge hidden_sizes", lambda ws: set_params(ws, model__hidden_sizes=[100_000, 100_000]),
+     "at most 50,000,000 weights"),
+    ("train", "lr zero in float32", lambda ws: set_params(ws, train__lr=1e-50),
+     "train.lr = 1e-50 is not allowed: expected a number > 0, also in float32"),
+    ("train", "lambda makes it diverge", lambda ws: set_params(ws, train__lr=0.1, **{"train__lambda": 30.0}),
+     "train.lambda is 30.0: lr x lambda = 3 >= 1 makes the weight decay overshoot"),
+    ("train", "out of memory", lambda ws: (set_params(ws, model__hidden_sizes=[6500, 6500]),
+                                           {resource.RLIMIT_AS: 500 * 2 ** 20})[1], "out of memory (Unable to allocate"),
+    ("train", "disk full", lambda ws: {FSIZE: 64 * 1024}, "File too large"),
+    ("evaluate", "NaN weights", model_with_nan, "parameter 0 holds NaN or infinite values"),
+    ("evaluate", "config lacks a field", lambda ws: rewrite_model(ws, config=np.array('{"train": {}}')),
+     "its configuration lacks best_epoch and epochs_run"),
+    ("evaluate", "1 KB model claiming huge layers", model_claiming_huge_layers,
+     "but sizes [784, 1073741824, 10] need floats of shape (784, 1073741824)"),
+    ("evaluate", "history not numbers", lambda ws: (ws / "reports/history.tsv").write_text(
+        "epoch\ttrain_loss\ttrain_accuracy\tval_loss\tval_accuracy\tseconds\n1\tabc\t0.5\t1\t0.5\t1\n"),
+     "line 2: train_loss = 'abc' is not a number"),
+    ("evaluate", "disk full half way through the figures", lambda ws: {FSIZE: 40 * 1024}, "File too large"),
+    ("train", "params alias bomb", alias_bomb, "train.lr = [[[...], "),
+]
+
+
+@pytest.mark.parametrize("stage, what, damage, words", CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
+def test_fault(finished, tmp_path, stage, what, damage, words):
+    workspace = tmp_path / "ws"
+    shutil.copytree(finished, workspace)
+    limits = damage(workspace)
+    limits = limits if isinstance(limits, dict) else None
+    before = digest(workspace, stage)
+    done = run(workspace, stage, limits)
+    assert done.returncode == 1, done.stderr
+    # The error is the last thing said, once (train logs its epochs before it).
+    error = done.stderr[done.stderr.index("error: "):] if "error: " in done.stderr else ""
+    assert error and error.count("error: ") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert words in error, done.stderr
+    assert len(error) < 3000, len(error)
+    assert digest(workspace, stage) == before  # the previous outputs, whole
+    assert not list(workspace.rglob(f"*{SUFFIX}")), "a temporary was left behind"
+
+
+def test_a_killed_runs_temporary_is_removed_by_the_next_run(finished, tmp_path):
+    workspace = tmp_path / "ws"
+    shutil.copytree(finished, workspace)
+    stale = workspace / "data/model" / f".model.npz.k1ll3d{SUFFIX}"
+    stale.write_bytes(b"half a model, left by SIGKILL")
+    assert run(workspace, "train").returncode == 0
+    assert not stale.exists()
