@@ -68,7 +68,7 @@ def guarded(main, *args):
     except ScratchnetError as e:
         return fail(e)
     except MemoryError as e:
-        return fail(f"out of memory ({e or 'an allocation failed'}): use smaller settings "
+        return fail(f"out of memory ({e or 'an allocation failed'}): use smaller inputs or settings "
                     "(train.batch_size, model.hidden_sizes) or a machine with more memory")
     except BrokenPipeError:
         # Nobody reads our output any more: stop quietly, and keep the final flush quiet too.

@@ -1,9 +1,14 @@
 """`python -m scratchnet predict --model MODEL INPUT...`: the digit and its probabilities per input.
 
-An input is an image file (PNG, JPEG, anything Pillow reads; any size, either
-polarity) or a .npy array of one or more 28x28 digits. A bad input gets one
-error line naming the file and the others are still predicted.
-Exit status: 0 all predicted, 1 some inputs failed, 2 the model could not be loaded.
+An input is an image file (PNG, JPEG, TIFF, anything Pillow reads; any size up
+to 40 million pixels, either polarity, 8-bit, 16-bit or float, rotated as its
+EXIF orientation says) or a .npy array of one or more 28x28 digits. A bad input
+(or a blank row of a .npy) gets one error line naming it and the others are
+still predicted.
+
+Exit status: 0 every input predicted; 1 some `error:` line (an input could not
+be predicted, or the model could not be loaded); 2 a usage error; 130
+interrupted (Ctrl-C); 141 the output's reader went away (piped into `head`).
 """
 import argparse
 import json
@@ -13,21 +18,74 @@ import sys
 import numpy as np
 
 from ..pipeline.datafiles import N_PIXELS, scale_pixels
-from ..pipeline.errors import InputError, ModelFileError
+from ..pipeline.errors import InputError
 from ..pipeline.modelfile import load_digit_classifier
+from ..pipeline.stage import describe_os_error, error_line, guarded
 from .images import mnist_like, read_image, read_npy
 
 
 def load_input(path):
-    """[(label, 784 uint8 pixels)] for one input file."""
+    """[(label, pixels)] for one input file: pixels is 784 uint8 values, or the InputError saying why
+    that row of a .npy cannot be predicted (a blank row does not stop the file's other rows)."""
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not an image or .npy file")
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
     if path.lower().endswith(".npy"):
         rows = read_npy(path)
-        return [(path if len(rows) == 1 else f"{path}[{i}]", row) for i, row in enumerate(rows)]
+        labels = [path] if len(rows) == 1 else [f"{path}[{i}]" for i in range(len(rows))]
+        return [(label, row if row.min() < row.max() else
+                 InputError(f"{label}: no digit found (the array is blank: every pixel is {row[0]})"))
+                for label, row in zip(labels, rows)]
     return [(path, mnist_like(read_image(path), path).reshape(N_PIXELS))]
+
+
+def predict_input(model, path):
+    """[(label, probabilities or InputError)] for one input; InputError if the whole file cannot be read."""
+    try:
+        rows = load_input(path)
+        good = [pixels for _, pixels in rows if not isinstance(pixels, InputError)]
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite output is reported below, not warned of
+            proba = iter(model.predict_proba(scale_pixels(np.stack(good))) if good else [])
+    except MemoryError:
+        raise InputError(f"{path}: not enough memory to read it") from None
+    except OSError as e:  # the machine refused (EACCES, EIO, ...): one line for this input, as for the others
+        raise InputError(describe_os_error(OSError(e.errno, e.strerror or str(e), path))) from None
+    results = []
+    for label, pixels in rows:
+        p = pixels if isinstance(pixels, InputError) else next(proba)
+        if not isinstance(p, InputError) and not np.isfinite(p).all():
+            p = InputError(f"{label}: the model's probabilities are not finite numbers; the model is unusable")
+        results.append((label, p))
+    return results
+
+
+def output_line(label, p, as_json):
+    digit = int(p.argmax())
+    if as_json:
+        return json.dumps({"input": label, "digit": digit, "probabilities": [round(float(q), 6) for q in p]},
+                          allow_nan=False)
+    return f"{label}: {digit} (p={p[digit]:.3f})  " + " ".join(f"{k}:{q:.3f}" for k, q in enumerate(p))
+
+
+def predict_all(args):
+    """Predict every input; the exit code. Failures of the whole run (the model cannot be loaded,
+    Ctrl-C, a closed pipe) are left to the entry points' error boundary, stage.guarded."""
+    model, _ = load_digit_classifier(args.model)
+    failed = 0
+    for path in args.inputs:
+        try:
+            results = predict_input(model, path)
+        except InputError as e:
+            results = [(path, e)]
+        for label, p in results:
+            if isinstance(p, InputError):
+                print(error_line(p), file=sys.stderr)
+                failed += 1
+            else:
+                print(output_line(label, p, args.json))
+    sys.stdout.flush()  # a reader that went away (`| head`) is found here, inside the boundary, not at exit
+    return 1 if failed else 0
 
 
 def main(argv=None):
@@ -37,26 +95,4 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object per input instead of text")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or .npy arrays")
     args = parser.parse_args(argv)
-
-    try:
-        model, _ = load_digit_classifier(args.model)
-    except ModelFileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-    failed = 0
-    for path in args.inputs:
-        try:
-            rows = load_input(path)
-        except InputError as e:
-            print(f"error: {e}", file=sys.stderr)
-            failed += 1
-            continue
-        proba = model.predict_proba(scale_pixels(np.stack([pixels for _, pixels in rows])))
-        for (label, _), p in zip(rows, proba):
-            digit = int(p.argmax())
-            if args.json:
-                print(json.dumps({"input": label, "digit": digit, "probabilities": [round(float(q), 6) for q in p]}))
-            else:
-                print(f"{label}: {digit} (p={p[digit]:.3f})  " + " ".join(f"{k}:{q:.3f}" for k, q in enumerate(p)))
-    return 1 if failed else 0
+    return guarded(predict_all, args)

@@ -1,30 +1,107 @@
 """Turn a user's picture of a digit into an MNIST-like 28x28 image.
 
+A picture is read as a person sees it: its EXIF orientation applied, 16-bit and
+float pixels scaled by their real range, transparency composited on white.
 MNIST digits are light strokes on a black background, scaled so the digit fits
 a 20x20 box (aspect ratio kept) and placed in a 28x28 field with its centre of
 mass at the centre. ``mnist_like`` does the same to any grayscale picture.
+
+What is wrong with a file's contents is an InputError naming the file. An
+OSError with an errno (no read permission, a disk error) is about the machine,
+not the file's contents: it is left to the caller, which names the file.
 """
+import struct
+import warnings
+
 import numpy as np
 
 from ..pipeline.errors import InputError
 
 INK = 0.12  # fraction of the brightest pixel above which a pixel counts as ink
+MAX_PIXELS = 40_000_000  # width x height of the largest picture read; checked before the picture is decoded
+_TOO_BIG = f"is more than the {MAX_PIXELS:,} pixels this reads; scale the picture down"
+# How Pillow's decoders fail on corrupt data besides OSError (Image.open probes formats with most of these).
+_DECODE_ERRORS = (ValueError, SyntaxError, EOFError, IndexError, struct.error)
 
 
 def read_image(path):
-    """A grayscale float array (0..255) from any image file Pillow reads; alpha is composited on white."""
-    from PIL import Image, UnidentifiedImageError
+    """A grayscale float array (0..255) from any image file Pillow reads, as a person sees the picture.
+
+    The EXIF orientation is applied; alpha and a transparent colour are composited on white; 16-bit,
+    32-bit integer and float pixels are scaled by their range (see _deep_gray). A picture of more
+    than MAX_PIXELS pixels is refused before it is decoded.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
     try:
-        with Image.open(path) as image:
-            image.load()
-            if "A" in image.getbands() or "transparency" in image.info:
-                rgba = image.convert("RGBA")
-                image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-            return np.asarray(image.convert("L"), dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise InputError(f"{path}: {width} x {height} pixels {_TOO_BIG}")
+                if width * height == 0:
+                    raise InputError(f"{path}: the picture is {width} x {height} pixels, it has none")
+                image.load()
+                ImageOps.exif_transpose(image, in_place=True)
+                return _gray(image, path)
+    except InputError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        # Raised by Image.open itself, before the size check above, for sizes beyond Pillow's own limit.
+        raise InputError(f"{path}: more than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels, which "
+                         f"{_TOO_BIG}") from None
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image file Pillow can read (PNG, JPEG, ...)") from None
-    except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt image data
+    except OSError as e:
+        if e.errno is not None:
+            raise  # reading the file failed (EACCES, EIO, ...), not decoding it: the caller reports it
+        raise InputError(f"{path}: the image cannot be decoded ({e})") from None  # truncated or corrupt data
+    except _DECODE_ERRORS as e:
         raise InputError(f"{path}: the image cannot be decoded ({e})") from None
+
+
+def _gray(image, path):
+    """Gray levels 0..255 (a float array) of the loaded Pillow ``image``."""
+    from PIL import Image
+    if image.mode.startswith("I") or image.mode == "F":
+        return _deep_gray(image, path)
+    try:
+        if "A" in image.getbands() or "transparency" in image.info:  # LA, RGBA, PA, P with transparency...
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+        return np.asarray(image.convert("L"), dtype=np.float64)
+    except ValueError as e:  # "conversion from LAB to RGB not supported", ...
+        raise InputError(f"{path}: a picture in Pillow's mode {image.mode} cannot be read as gray ({e})") from None
+
+
+def _deep_gray(image, path):
+    """Gray levels 0..255 of an image in one of Pillow's modes of more than 8 bits a pixel.
+
+    16-bit ("I;16", "I;16B", ...): 0..65535 is 0..255. "I" (32-bit integers; Pillow does not keep
+    the file's own depth): the range of the smallest type that holds its values, 0..255, 0..65535
+    or 0..2**31-1. Float ("F"): values in [0, 1] are times 255, values within 0..255 are taken as
+    they are, anything else is an InputError naming the range found. A transparent gray value
+    (PNG's tRNS) becomes white, as alpha is composited on white.
+    """
+    values = np.asarray(image, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise InputError(f"{path}: the picture holds NaN or infinite pixel values")
+    lo, hi = values.min(), values.max()
+    if image.mode.startswith("I;16"):
+        top = 65535
+    elif image.mode == "F":
+        if lo < 0 or hi > 255:
+            raise InputError(f"{path}: float pixel values range over {lo:g}..{hi:g}; expected 0..1 or 0..255")
+        top = 1 if hi <= 1 else 255
+    else:
+        if lo < 0:
+            raise InputError(f"{path}: pixel values range over {lo:g}..{hi:g}; negative values are not gray levels")
+        top = next((top for top in (255, 65535, 2**31 - 1) if hi <= top), hi)
+    gray = values * (255 / top)
+    transparent = image.info.get("transparency")
+    if isinstance(transparent, (int, float)) and not isinstance(transparent, bool):
+        gray[values == transparent] = 255
+    return gray
 
 
 def mnist_like(gray, where):
@@ -60,20 +137,29 @@ def read_npy(path):
     """Rows of 784 pixels (uint8) from a .npy of shape (784,), (28, 28), (n, 784) or (n, 28, 28).
 
     Integers must be 0..255; floats in [0, 1] are taken as already scaled, other floats as 0..255.
+    The header's shape and dtype are checked before the values are read.
     """
+    from numpy.lib import format as npy
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
+        with open(path, "rb") as file:
+            if file.read(4) == b"PK\x03\x04":
+                raise InputError(f"{path}: an .npz archive, not a .npy array")
+            file.seek(0)
+            version = npy.read_magic(file)
+            read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = read_header(file)
+            _check_npy_header(path, shape, dtype, file)
+            file.seek(0)
+            array = npy.read_array(file, allow_pickle=False)
+    except InputError:
+        raise
+    except OSError as e:
+        if e.errno is not None:
+            raise  # reading the file failed (EACCES, EIO, ...): the caller reports it
         raise InputError(f"{path}: not a readable .npy array ({e})") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "uif" or array.size == 0:
-        raise InputError(f"{path}: expected a numeric array, got {getattr(array, 'dtype', type(array))}")
-    shape = array.shape
-    if shape in ((784,), (28, 28)):
-        array = array.reshape(1, 784)
-    elif array.ndim == 2 and shape[1] == 784 or array.ndim == 3 and shape[1:] == (28, 28):
-        array = array.reshape(len(array), 784)
-    else:
-        raise InputError(f"{path}: array of shape {shape}; expected (784,), (28, 28), (n, 784) or (n, 28, 28)")
+    except (ValueError, EOFError) as e:
+        raise InputError(f"{path}: not a readable .npy array ({e})") from None
+    array = array.reshape(-1, 784)
     is_float, array = array.dtype.kind == "f", array.astype(np.float64)
     if not np.isfinite(array).all():
         raise InputError(f"{path}: the array holds NaN or infinite values")
@@ -82,3 +168,22 @@ def read_npy(path):
     if is_float and array.max() <= 1:
         array = array * 255
     return np.round(array).astype(np.uint8)
+
+
+def _check_npy_header(path, shape, dtype, file):
+    """InputError unless a .npy whose header says ``shape`` and ``dtype`` holds digits that ``file`` has room for."""
+    if dtype.hasobject:
+        raise InputError(f"{path}: not a readable .npy array (it holds Python objects; only numbers are read)")
+    n_values = int(np.prod(shape, dtype=np.float64))
+    if n_values == 0:
+        raise InputError(f"{path}: holds no values (an array of shape {shape})")
+    if dtype.kind not in "uif":
+        raise InputError(f"{path}: holds values of type {dtype}, which are not numeric")
+    if not (shape in ((784,), (28, 28)) or len(shape) == 2 and shape[1] == 784
+            or len(shape) == 3 and shape[1:] == (28, 28)):
+        raise InputError(f"{path}: array of shape {shape}; expected (784,), (28, 28), (n, 784) or (n, 28, 28)")
+    start = file.tell()
+    room = file.seek(0, 2) - start
+    if n_values * dtype.itemsize > room:
+        raise InputError(f"{path}: its header claims shape {shape} of {dtype} ({n_values * dtype.itemsize:,} "
+                         f"bytes) but the file holds {room:,} bytes after it (truncated?)")
