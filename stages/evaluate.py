@@ -6,6 +6,7 @@ import os
 from scratchnet.pipeline import atomic, params, stage
 from scratchnet.pipeline.datafiles import load_npz, scale_pixels
 from scratchnet.pipeline.modelfile import load_trained
+from scratchnet.pipeline.threads import blas_threads
 from scratchnet.report import metrics, plots
 from scratchnet.report.history import read_history
 from scratchnet.report.pca import pca
@@ -15,7 +16,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="the model .npz written by the train stage")
     parser.add_argument("split_dir", help="directory holding train.npz, val.npz and test.npz")
-    parser.add_argument("history", help="the per-epoch TSV written by the train stage")
+    parser.add_argument("live", help="the train stage's DVCLive directory (the per-epoch record)")
     parser.add_argument("metrics", help="the metrics JSON to write")
     parser.add_argument("per_class", help="the per-class metrics JSON to write")
     parser.add_argument("predictions", help="the CSV of test (actual, predicted) pairs to write")
@@ -23,8 +24,13 @@ def main():
     args = parser.parse_args()
 
     cfg = params.load("evaluate").evaluate
+    with blas_threads(cfg.threads):
+        evaluate(args, cfg)
+
+
+def evaluate(args, cfg):
     model, config = load_trained(args.model)
-    history = read_history(args.history)
+    history = read_history(args.live)
 
     results, per_class, proba, calibration = {}, {}, {}, {}
     for name in ("train", "val", "test"):

@@ -1,4 +1,4 @@
-"""Stage train: the MLP on data/split -> data/model/model.npz and reports/history.tsv."""
+"""Stage train: the MLP on data/split -> data/model/model.npz, and the per-epoch record in reports/live (DVCLive)."""
 import argparse
 import os
 import resource
@@ -7,18 +7,18 @@ from scratchnet.nn.errors import DivergenceError
 from scratchnet.nn.train import fit
 from scratchnet.pipeline import advice, atomic, params, stage
 from scratchnet.pipeline.datafiles import load_npz, scale_pixels
+from scratchnet.pipeline.live import epoch_record
 from scratchnet.pipeline.modelfile import save_model
 from scratchnet.pipeline.progress import epoch_log
 from scratchnet.pipeline.recipe import build_model, build_training
-
-COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+from scratchnet.pipeline.threads import blas_threads
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("split_dir", help="directory holding train.npz and val.npz")
     parser.add_argument("model", help="the model .npz to write")
-    parser.add_argument("history", help="the per-epoch TSV to write")
+    parser.add_argument("live", help="the DVCLive directory of the per-epoch record")
     args = parser.parse_args()
 
     p = params.load("model", "train")
@@ -28,19 +28,16 @@ def main():
     model = build_model(p.model)
     optimizer, schedule, config = build_training(p.train, model)
     try:
-        with epoch_log(p.train.epochs) as on_epoch:
+        with blas_threads(p.train.threads), epoch_log(p.train.epochs) as log, epoch_record(args.live) as record:
             history = fit(model, optimizer, scale_pixels(X_train), y_train, scale_pixels(X_val), y_val,
-                          config, schedule=schedule, on_epoch=on_epoch)
+                          config, schedule=schedule, on_epoch=lambda r: (log(r), record(r)))
     except DivergenceError as e:
         raise advice.divergence(e, p.train) from None
 
-    record = {"model": params.as_dict(p.model), "train": params.as_dict(p.train),
-              "best_epoch": history.best_epoch, "epochs_run": len(history.records)}
-    rows = ["\t".join(COLUMNS)] + ["\t".join(f"{r[c]:.6g}" if c != "epoch" else str(r[c]) for c in COLUMNS)
-                                   for r in history.records]
+    saved = {"model": params.as_dict(p.model), "train": params.as_dict(p.train),
+             "best_epoch": history.best_epoch, "epochs_run": len(history.records)}
     with atomic.outputs() as out:
-        save_model(out, args.model, model, record)
-        out.write_text(args.history, "\n".join(rows) + "\n")
+        save_model(out, args.model, model, saved)
     best = history.records[history.best_epoch - 1]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux reports KiB
     print(f"train: best epoch {history.best_epoch} of {len(history.records)}, "

@@ -27,11 +27,13 @@ from scratchnet.pipeline.atomic import SUFFIX
 COMMANDS = {
     "fetch": ["data/raw/mnist.npz", "data/raw/provenance.json"],
     "split": ["data/raw/mnist.npz", "data/split"],
-    "train": ["data/split", "data/model/model.npz", "reports/history.tsv"],
-    "evaluate": ["data/model/model.npz", "data/split", "reports/history.tsv", "reports/metrics.json",
+    "train": ["data/split", "data/model/model.npz", "reports/live"],
+    "evaluate": ["data/model/model.npz", "data/split", "reports/live", "reports/metrics.json",
                  "reports/per_class.json", "reports/predictions.csv", "reports/figures"],
 }
-OUTPUTS = {"fetch": ["data/raw"], "split": ["data/split"], "train": ["data/model", "reports/history.tsv"],
+# train's per-epoch record (reports/live) is rewritten as the epochs happen, by design (DVCLive,
+# `dvc exp show` reads it while training); its model is all-or-nothing.
+OUTPUTS = {"fetch": ["data/raw"], "split": ["data/split"], "train": ["data/model"],
            "evaluate": ["reports/metrics.json", "reports/per_class.json", "reports/predictions.csv", "reports/figures"]}
 
 
@@ -185,9 +187,10 @@ CASES = [
      "its configuration lacks best_epoch and epochs_run"),
     ("evaluate", "1 KB model claiming huge layers", model_claiming_huge_layers,
      "but sizes [784, 1073741824, 10] need floats of shape (784, 1073741824)"),
-    ("evaluate", "history not numbers", lambda ws: (ws / "reports/history.tsv").write_text(
-        "epoch\ttrain_loss\ttrain_accuracy\tval_loss\tval_accuracy\tseconds\n1\tabc\t0.5\t1\t0.5\t1\n"),
-     "line 2: train_loss = 'abc' is not a number"),
+    ("evaluate", "history not numbers", lambda ws: (ws / "reports/live/plots/metrics/train_loss.tsv").write_text(
+        "step\ttrain_loss\n1\tabc\n"), "line 2: step '1', train_loss 'abc' is not a number"),
+    ("evaluate", "history epochs disagree", lambda ws: (ws / "reports/live/plots/metrics/val_loss.tsv").write_text(
+        "step\tval_loss\n1\t0.5\n"), "val_loss.tsv has epochs 1..1 (1), train_loss.tsv 1..3 (3)"),
     ("evaluate", "disk full half way through the figures", lambda ws: {FSIZE: 40 * 1024}, "File too large"),
     ("train", "params alias bomb", alias_bomb, "train.lr = [[[...], "),
 ]

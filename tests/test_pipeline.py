@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 
@@ -79,16 +80,29 @@ def test_metrics_json(pipeline):
     assert metrics["loss_gap"] == pytest.approx((val["loss"] - train["loss"]) / train["loss"], rel=1e-9)
 
 
-def test_history_tsv(pipeline):
+def live_tables(repo):
+    """{file name: rows} of DVCLive's per-epoch TSV files in reports/live."""
+    directory = repo.file("reports/live/plots/metrics")
+    return {path.name: read_csv(path, delimiter="\t") for path in sorted(directory.glob("*.tsv"))}
+
+
+def test_the_live_record(pipeline):
     repo, _ = pipeline
     metrics = read_json(repo.file("reports/metrics.json"))
-    header, rows = read_csv(repo.file("reports/history.tsv"), delimiter="\t")
-    assert header == HISTORY_COLUMNS
-    assert len(rows) == metrics["epochs"]
-    records = [dict(zip(header, map(float, row))) for row in rows]
-    assert [r["epoch"] for r in records] == list(range(1, len(rows) + 1))
+    tables = live_tables(repo)
+    assert sorted(tables) == sorted(f"{c}.tsv" for c in HISTORY_COLUMNS[1:])
+    for name, (header, rows) in tables.items():
+        assert header == ["step", name.removesuffix(".tsv")]
+        assert [int(row[0]) for row in rows] == list(range(1, metrics["epochs"] + 1))  # one row per epoch
+    records = [{"epoch": epoch + 1} for epoch in range(metrics["epochs"])]
+    for name, (_, rows) in tables.items():
+        for record, row in zip(records, rows):
+            record[name.removesuffix(".tsv")] = float(row[1])
+    latest = read_json(repo.file("reports/live/metrics.json"))
+    assert latest["step"] == latest["epoch"] == metrics["epochs"]
+    assert latest["val_loss"] == records[-1]["val_loss"]
     # The model kept is the best epoch's: its validation loss is the lowest, and it is
-    # what evaluate measured on the restored weights (history holds 6 significant digits).
+    # what evaluate measured on the restored weights.
     best = records[metrics["best_epoch"] - 1]
     assert best["val_loss"] == min(r["val_loss"] for r in records)
     assert best["val_loss"] == pytest.approx(metrics["val"]["loss"], rel=1e-5)
@@ -278,12 +292,9 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
     for path in ("data/raw/mnist.npz", "data/split/train.npz", "data/model/model.npz",
                  "reports/metrics.json", "reports/per_class.json", "reports/predictions.csv"):
         assert sha256_file(second.file(path)) == sha256_file(first.file(path)), path
-    # history.tsv differs only in the wall-clock seconds.
-    header, rows_first = read_csv(first.file("reports/history.tsv"), delimiter="\t")
-    _, rows_second = read_csv(second.file("reports/history.tsv"), delimiter="\t")
-    assert len(rows_first) == len(rows_second)
-    timeless = [i for i, column in enumerate(header) if column != "seconds"]
-    assert [[r[i] for i in timeless] for r in rows_first] == [[r[i] for i in timeless] for r in rows_second]
+    # The live record differs only in the wall-clock seconds.
+    timeless = lambda repo: {k: v for k, v in live_tables(repo).items() if k != "seconds.tsv"}  # noqa: E731
+    assert timeless(first) == timeless(second) and len(timeless(first)) == 4
 
 
 # --- 6. when things go wrong --------------------------------------------------------------
@@ -336,14 +347,14 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
     first, _ = pipeline
     repo = finished_repo
     model = repo.file("data/model/model.npz")
-    model_before, history_before = sha256_file(model), sha256_file(repo.file("reports/history.tsv"))
+    model_before = sha256_file(model)
     repo.set_params({"train.epochs": 500})  # long enough to be caught mid-training
     if how == "ctrl-c on dvc repro":
         proc, _ = start_and_wait_for_training(repo, DVC, "repro")
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole group
     else:
         proc, _ = start_and_wait_for_training(repo, BIN / "python", "-m", "stages.train", "data/split",
-                                              "data/model/model.npz", "reports/history.tsv")
+                                              "data/model/model.npz", "reports/live")
         proc.send_signal(signal.SIGTERM)
     rest = proc.communicate(timeout=120)[0]
     assert proc.returncode != 0, rest
@@ -351,7 +362,8 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
     if how == "sigterm to the train stage":  # run by hand: the previous outputs are untouched
         assert "interrupted" in rest and proc.returncode == 130
         assert sha256_file(model) == model_before
-        assert sha256_file(repo.file("reports/history.tsv")) == history_before
+        # The live record shows how far the interrupted run got; the next run starts it afresh.
+        assert 1 <= read_json(repo.file("reports/live/metrics.json"))["step"] < 500
 
     # The next dvc repro (with the params as they were) runs cleanly to the same outputs.
     repo.set_params({"train.epochs": EPOCHS})
@@ -363,18 +375,20 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
 
 # --- 7. the lambda sweep, as `make sweep` runs it ------------------------------------------
 
-def test_queued_sweep_and_its_report(finished_repo):
+def test_queued_grid_sweep_runs_two_at_a_time_and_writes_its_report(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs")
-    for lam in ("0.01", "0.0001"):
-        repo.dvc("exp", "run", "--queue", "-S", f"train.lambda={lam}")
-    repo.dvc("exp", "run", "--run-all")
-    done = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "reports/sweep.md", "--lambdas", "0.01", "0.0001")
+    done = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "-S", "train.lambda=0.01,0.0001",
+                    "-S", "train.threads=1", "-j", "2", "--timeout", "400")
     lines = repo.file("reports/sweep.md").read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("| experiment | lambda | optimizer | dropout | val accuracy | test accuracy |")
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert header[:3] == ["experiment", "state", "train.lambda"], header  # the one param that differs
+    assert header[3:] == ["val acc", "test acc", "val loss", "test loss", "acc gap", "loss gap", "best epoch",
+                          "epochs"]
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
-    assert sorted(row[1] for row in rows) == ["0.0001", "0.01"], lines
-    accuracies = [float(row[4].rstrip("%")) for row in rows]
+    assert sorted(float(row[2]) for row in rows) == [0.0001, 0.01], lines
+    assert all(row[1] == "Success" for row in rows), lines
+    accuracies = [float(row[3].rstrip("%")) for row in rows]
     assert accuracies == sorted(accuracies, reverse=True)
 
     show = json.loads(repo.dvc("exp", "show", "--json").stdout)
@@ -383,10 +397,45 @@ def test_queued_sweep_and_its_report(finished_repo):
                  for baseline in show for experiment in baseline.get("experiments") or []
                  for rev in experiment["revs"]}
     for row in rows:
-        metrics = by_lambda[float(row[1])]
-        assert row[4] == f"{100 * metrics['val']['accuracy']:.2f}%"
-        assert row[8:] == [str(metrics["best_epoch"]), str(metrics["epochs"])]
-    assert done.stdout.count("\n") == len(lines)
+        metrics = by_lambda[float(row[2])]
+        assert row[3] == f"{100 * metrics['val']['accuracy']:.2f}%"
+        assert row[9:] == [str(metrics["best_epoch"]), str(metrics["epochs"])]
+    assert done.stdout.count("\n") == len(lines) + 1  # the "queued" line, then the table
 
-    missing = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "reports/sweep.md", "--lambdas", "0.5", check=False)
-    assert missing.returncode != 0 and "no finished experiment for lambda 0.5" in missing.stderr
+
+def test_a_failed_experiment_is_reported_with_its_log(finished_repo):
+    repo = finished_repo
+    repo.commit("pipeline outputs")
+    # lr 10 diverges: the experiment fails, and its log says why.
+    done = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "-S", "train.lr=10.0", "--timeout", "400",
+                    check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "--- dvc queue logs" in done.stderr and "training diverged" in done.stderr, done.stderr
+    assert "error: 1 of 1 experiments failed" in done.stderr
+
+
+# --- 8. offline plots ------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_offline_plots_page_needs_no_network_and_renders(finished_repo, tmp_path):
+    repo = finished_repo
+    done = repo.run(BIN / "python", "-m", "scratchnet.tools.plots_page")
+    page = repo.file("reports/plots/index.html")
+    html = page.read_text(encoding="utf-8")
+    # No script, stylesheet or image from the network: Vega is inlined from vl-convert-python.
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", html, re.I), done.stdout
+    assert "cdn.jsdelivr" not in html and "vegaEmbed" in html
+    charts = html.count("vegaEmbed('#")
+    assert charts == 3, charts  # loss, accuracy, confusion matrix (the PNG figures are images)
+    if CHROMIUM is None:
+        pytest.skip("no chromium here to render the page (CI installs Debian's chromium)")
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000", "--enable-logging=stderr",
+         "--v=0", "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert f'data-plots-rendered="{charts}/{charts}"' in dom.stdout, dom.stderr[-3000:]
+    assert dom.stdout.count('class="marks"') >= charts  # one rendered SVG (or canvas) per chart
+    assert "Uncaught" not in dom.stderr, dom.stderr[-3000:]

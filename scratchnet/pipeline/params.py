@@ -31,6 +31,7 @@ MAX_FILE_BYTES = 1 << 20  # a params.yaml larger than 1 MiB is not a params file
 SEED_LIMIT = 2 ** 32  # scikit-learn's random_state takes seeds below 2**32; every seed here keeps to it
 MAX_LAYERS, MAX_UNITS, MAX_WEIGHTS = 16, 16_384, 50_000_000  # ~1 GB of training state at most
 MAX_BATCH, MAX_EPOCHS = 65_536, 1_000_000
+MAX_THREADS = 256
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -156,6 +157,7 @@ class Train:
     step_every: int = rule(f"an integer in 1..{MAX_EPOCHS:,}", between(1, MAX_EPOCHS, hi_open=False))
     step_gamma: float = rule("a number in (0, 1], also in float32",
                              between(0, 1, lo_open=True, hi_open=False, float32=True))
+    threads: int = rule(f"an integer in 1..{MAX_THREADS}", between(1, MAX_THREADS, hi_open=False))
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class Evaluate:
     calibration_bins: int = rule("an integer in 2..1000", between(2, 1000, hi_open=False))
     n_misclassified: int = rule("an integer in 1..400", between(1, 400, hi_open=False))
     n_features: int = rule("an integer in 1..1024", between(1, 1024, hi_open=False))
+    threads: int = rule(f"an integer in 1..{MAX_THREADS}", between(1, MAX_THREADS, hi_open=False))
 
 
 SECTIONS = {"data": Data, "split": Split, "model": Model, "train": Train, "evaluate": Evaluate}

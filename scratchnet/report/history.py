@@ -1,38 +1,52 @@
-"""The train stage's per-epoch history (reports/history.tsv) read back for the curves."""
+"""The train stage's per-epoch record (DVCLive's ``plots/metrics/NAME.tsv`` files) read back for the curves."""
 import csv
 import math
+import os
 
 from ..pipeline.errors import DataError
-
-COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
-
-
-def read_history(path):
-    """[{column: number}] per epoch; DataError naming the file, row and column of anything else."""
-    try:
-        return _read(path)
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); rerun `dvc repro train`") from None
+from ..pipeline.live import METRICS
 
 
-def _read(path):
+def read_history(directory):
+    """[{epoch, train_loss, ...}] per epoch; DataError naming the file, line and column of anything wrong."""
+    columns = {}
+    for name in METRICS:
+        path = os.path.join(directory, "plots", "metrics", f"{name}.tsv")
+        try:
+            columns[name] = _read_column(path, name)
+        except FileNotFoundError:
+            raise DataError(f"{path}: no such file; rerun `dvc repro train`") from None
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}: not UTF-8 text (byte {e.start}); rerun `dvc repro train`") from None
+    epochs = list(columns[METRICS[0]])
+    if not epochs:
+        raise DataError(f"{directory}: holds no epochs; rerun `dvc repro train`")
+    for name, values in columns.items():
+        if list(values) != epochs:
+            raise DataError(f"{directory}: {name}.tsv has epochs {_span(values)}, {METRICS[0]}.tsv {_span(epochs)}; "
+                            "rerun `dvc repro train`")
+    return [{"epoch": epoch, **{name: columns[name][epoch] for name in METRICS}} for epoch in epochs]
+
+
+def _span(steps):
+    steps = list(steps)
+    return f"{steps[0]}..{steps[-1]} ({len(steps)})" if steps else "none"
+
+
+def _read_column(path, name):
+    """{epoch: value} from one DVCLive TSV (columns step and ``name``)."""
+    out = {}
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t")
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path}: missing columns {', '.join(missing)}; rerun `dvc repro train`")
-        rows = []
+        if not {"step", name} <= set(reader.fieldnames or []):
+            raise DataError(f"{path}: expected columns step and {name}, found {reader.fieldnames}")
         for line, row in enumerate(reader, start=2):
-            record = {}
-            for column in COLUMNS:
-                try:
-                    record[column] = int(row[column]) if column == "epoch" else float(row[column])
-                except (TypeError, ValueError):
-                    raise DataError(f"{path}: line {line}: {column} = {row[column]!r} is not a number; "
-                                    "rerun `dvc repro train`") from None
-                if not math.isfinite(record[column]):
-                    raise DataError(f"{path}: line {line}: {column} = {row[column]!r} is not finite")
-            rows.append(record)
-    if not rows:
-        raise DataError(f"{path}: holds no epochs; rerun `dvc repro train`")
-    return rows
+            try:
+                step, value = int(row["step"]), float(row[name])
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: line {line}: step {row['step']!r}, {name} {row[name]!r} "
+                                "is not a number; rerun `dvc repro train`") from None
+            if not math.isfinite(value):
+                raise DataError(f"{path}: line {line}: {name} = {row[name]!r} is not finite")
+            out[step] = value
+    return out

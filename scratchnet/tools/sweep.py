@@ -1,81 +1,95 @@
-"""Write reports/sweep.md from `dvc exp show --json`: one row per experiment.
+"""`make sweep`: a grid of experiments, queued and run the current DVC way, and reports/sweep.md.
 
-`make sweep` queues one experiment per lambda, runs the queue, then calls
-``python -m scratchnet.sweep``. Every experiment of the current commit is
-listed, sorted by validation accuracy, with the settings that tell them apart.
+1. ``dvc exp run --queue -S 'train.lambda=0.001,0.0001,0.00005'`` queues one experiment per
+   value (several ``-S`` give every combination; DVC's grid syntax);
+2. ``dvc queue start -j JOBS`` runs them, JOBS at a time;
+3. the tool waits until none of them is queued or running (``dvc queue status``);
+4. a failed experiment is reported with its log (``dvc queue logs NAME``), and the tool exits 1;
+5. reports/sweep.md is the compact table of `make exps`, for the experiments of this sweep.
+
+Queued experiments see only the files git tracks: commit new code first.
 """
 import argparse
-import json
 import os
+import re
 import subprocess
 import sys
+import time
 
 from ..pipeline import stage
 from ..pipeline.atomic import write_text
 from ..pipeline.errors import ScratchnetError
+from .experiments import markdown, rows, table
 
-COLUMNS = ("experiment", "lambda", "optimizer", "dropout", "val accuracy", "test accuracy",
-           "loss gap", "accuracy gap", "best epoch", "epochs")
-
-
-def experiments(show):
-    """Rows of (name, params, metrics) for each experiment in `dvc exp show --json` output."""
-    rows = []
-    for baseline in show:
-        for experiment in baseline.get("experiments") or []:
-            for rev in experiment["revs"]:
-                data = rev.get("data") or {}
-                params = data.get("params", {}).get("params.yaml", {}).get("data")
-                metrics = data.get("metrics", {}).get("reports/metrics.json", {}).get("data")
-                if params and metrics:
-                    rows.append((rev.get("name") or rev["rev"][:7], params, metrics))
-    return rows
+DVC = os.path.join(os.path.dirname(sys.executable), "dvc")
 
 
-def row(name, params, metrics):
-    percent = lambda x: f"{100 * x:.2f}%"  # noqa: E731
-    # float(): a YAML 1.1 reader may hand back `5e-05` as written by `dvc exp run -S` as a string
-    return (name, f"{float(params['train']['lambda']):g}", params["train"]["optimizer"],
-            f"{float(params['model']['dropout']):g}", percent(metrics["val"]["accuracy"]),
-            percent(metrics["test"]["accuracy"]), percent(metrics["loss_gap"]),
-            f"{100 * metrics['accuracy_gap']:.2f} pp", str(metrics["best_epoch"]), str(metrics["epochs"]))
+def dvc(*args):
+    done = subprocess.run([DVC, *args], capture_output=True, text=True)
+    if done.returncode:
+        raise ScratchnetError(f"`dvc {' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
-def markdown(rows):
-    rows = sorted(rows, key=lambda r: -r[2]["val"]["accuracy"])
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(row(*r)) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+def queue(grid):
+    """Queue the grid (a list of ``-S`` values); the names DVC gave the experiments."""
+    output = dvc("exp", "run", "--queue", *(a for s in grid for a in ("-S", s)))
+    names = re.findall(r"Queued experiment '([^']+)'", output)
+    if not names:
+        raise ScratchnetError(f"`dvc exp run --queue` queued nothing:\n{output}")
+    return names
+
+
+def states(names):
+    """{name: Queued/Running/Success/Failed} of ``names`` in `dvc queue status` (it has no --json;
+    Created may be several words, so the status is the last column)."""
+    found = {}
+    for line in dvc("queue", "status").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 4 and fields[1] in names:
+            found[fields[1]] = fields[-1]
+    return found
+
+
+def wait(names, timeout, poll=2.0):
+    """Block until none of ``names`` is queued or running; return the names that failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = states(names)
+        busy = [n for n, s in now.items() if s in ("Queued", "Running")]
+        if not busy:
+            return [n for n, s in now.items() if s == "Failed"]
+        if time.monotonic() > deadline:
+            raise ScratchnetError(f"experiments {', '.join(busy)} still queued or running after {timeout} s "
+                                  "(see `dvc queue status`)")
+        time.sleep(poll)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("out", help="the markdown file to write, e.g. reports/sweep.md")
-    parser.add_argument("--lambdas", nargs="*", type=float, default=[],
-                        help="lambdas the sweep queued: fail if one has no finished experiment")
-    parser.add_argument("--json", help="read this `dvc exp show --json` output instead of running dvc")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-S", "--set", action="append", required=True, dest="grid",
+                        help="a params.yaml override, with comma-separated values for a grid "
+                             "(as `dvc exp run -S`); repeat for more keys")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="experiments to run at a time")
+    parser.add_argument("--out", default="reports/sweep.md")
+    parser.add_argument("--timeout", type=float, default=7 * 24 * 3600, help="seconds to wait for the queue")
     args = parser.parse_args()
 
-    if args.json:
-        with open(args.json, encoding="utf-8") as f:
-            try:
-                show = json.load(f)
-            except ValueError as e:
-                raise ScratchnetError(f"{args.json}: not `dvc exp show --json` output ({e})") from None
-    else:
-        dvc = os.path.join(os.path.dirname(sys.executable), "dvc")
-        done = subprocess.run([dvc, "exp", "show", "--json"], capture_output=True, text=True)
-        if done.returncode:
-            raise ScratchnetError(f"`dvc exp show --json` failed:\n{done.stderr}")
-        show = json.loads(done.stdout)
-    rows = experiments(show)
-    found = {float(r[1]["train"]["lambda"]) for r in rows}
-    missing = [lam for lam in args.lambdas if not any(abs(lam - f) <= 1e-12 for f in found)]
-    write_text(args.out, markdown(rows))
-    print(markdown(rows), end="")
-    if missing:
-        raise ScratchnetError(f"no finished experiment for lambda {', '.join(map(str, missing))} "
-                 "(see `dvc queue status` and `dvc queue logs`)")
+    names = queue(args.grid)
+    print(f"sweep: queued {len(names)} experiments: {', '.join(names)}", flush=True)
+    dvc("queue", "start", "-j", str(args.jobs))
+    failed = wait(names, args.timeout)
+    for name in failed:
+        print(f"--- dvc queue logs {name}", file=sys.stderr)
+        print(subprocess.run([DVC, "queue", "logs", name], capture_output=True, text=True).stdout, file=sys.stderr)
+
+    header, body = table([r for r in rows() if r.get("Experiment") in names])
+    text = markdown(header, body)
+    write_text(args.out, text)
+    print(text, end="")
+    if failed:
+        raise ScratchnetError(f"{len(failed)} of {len(names)} experiments failed: {', '.join(failed)} "
+                              "(their logs are above)")
 
 
 if __name__ == "__main__":
