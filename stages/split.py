@@ -1,8 +1,8 @@
-"""Stage split: data/raw/mnist.npz -> data/split/{train,val,test}.npz, stratified and seeded."""
+"""Stage split: data/raw/mnist.npz -> data/split/{train,val,test}.npz, seeded, by split.method."""
 import argparse
 import os
 
-from scratchnet.mnist.split import stratified_split
+from scratchnet.mnist.split import split_rows
 from scratchnet.pipeline import atomic, params, stage
 from scratchnet.pipeline.datafiles import load_npz
 
@@ -15,11 +15,12 @@ def main():
 
     split = params.load("split").split
     X, y = load_npz(args.raw)
-    parts = stratified_split(y, val_fraction=split.val_fraction, test_fraction=split.test_fraction, seed=split.seed)
+    parts = split_rows(y, split)
     with atomic.outputs() as out:
         for name, rows in zip(("train", "val", "test"), parts):
             out.save_npz(os.path.join(args.out_dir, f"{name}.npz"), X=X[rows], y=y[rows])
-    print("split: " + ", ".join(f"{name} {len(rows)}" for name, rows in zip(("train", "val", "test"), parts)))
+    print(f"split ({split.method}): " + ", ".join(f"{name} {len(rows)}"
+                                                  for name, rows in zip(("train", "val", "test"), parts)))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 from scratchnet.nn import checkpoint
 from scratchnet.nn.activations import log_softmax, softmax
 from scratchnet.nn.errors import DivergenceError, ModelFileError
-from scratchnet.nn.losses import cross_entropy, l2_penalty, softmax_cross_entropy_
+from scratchnet.nn.losses import LossBuffers, cross_entropy, l2_penalty, softmax_cross_entropy_
 from scratchnet.nn.model import MLP
 from scratchnet.nn.optim import SGD
 from scratchnet.nn.train import FitConfig, fit
@@ -101,6 +101,18 @@ def test_softmax_cross_entropy_extreme_logits_are_finite_and_exact():
     np.testing.assert_allclose(softmax(logits), p, atol=1e-7)
     assert np.isfinite(log_softmax(logits)).all()
     assert np.allclose(softmax(logits).sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_softmax_cross_entropy_buffers_and_scale_change_nothing_else():
+    rng = np.random.default_rng(0)
+    logits, y = rng.normal(size=(16, 5)).astype(np.float32), rng.integers(0, 5, 16)
+    plain, buffered = logits.copy(), logits.copy()
+    losses = softmax_cross_entropy_(plain, y).copy()
+    buffers = LossBuffers(16, 5, np.float32)
+    np.testing.assert_array_equal(softmax_cross_entropy_(buffered, y, scale=-0.01, buffers=buffers), losses)
+    np.testing.assert_allclose(buffered, -0.01 * plain, rtol=1e-6)  # the fused SGD step's delta
+    with pytest.raises(IndexError, match=r"labels must be in 0..4, got 0..5"):
+        softmax_cross_entropy_(logits.copy(), np.array([0] * 15 + [5]))
 
 
 def test_float32_end_to_end():
@@ -300,7 +312,7 @@ def test_dropout_in_training_only():
     np.testing.assert_allclose(model.forward_train(X).copy(), clean, rtol=1e-5, atol=1e-5)  # no rng: off
     noisy = model.forward_train(X, np.random.default_rng(1)).copy()
     assert not np.allclose(noisy, clean)
-    hidden = model._acts[0][:64]
+    hidden = model.workspace(64).acts[0]
     relu_on = (X @ model.params[0] + model.params[1]) > 0
     dropped = 1 - np.count_nonzero(hidden[relu_on]) / np.count_nonzero(relu_on)
     assert dropped == pytest.approx(0.25, abs=0.01)  # a quarter of the live units dropped

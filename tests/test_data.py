@@ -14,6 +14,7 @@ import pytest
 
 from openml_cache import write_openml_cache
 from pipeline_helpers import PROJECT_ROOT, write_idx, write_mnist_idx
+from scratchnet.mnist import split as splits
 from scratchnet.mnist.sources import OpenML, Sample, fetch
 from scratchnet.pipeline import atomic
 from scratchnet.pipeline.datafiles import load_npz, scale_pixels, sha256_of
@@ -78,6 +79,53 @@ def test_openml_and_idx_give_identical_arrays(tmp_path, digits):
     from_openml = fetch(Data("openml", ""), OpenML(write_openml_cache(tmp_path / "home", X, y)))
     from_idx = fetch(Data("idx", str(write_mnist_idx(tmp_path / "idx", X, y, n_train=120))))
     assert from_openml[2]["sha256"] == from_idx[2]["sha256"]
+
+
+# --- the official test set: MNIST's t10k digits, whatever the source -------------------------------
+
+def official_parts(X, y):
+    return [X[rows] for rows in splits.official_split(y, val_fraction=0.1, test_fraction=0.1, seed=0)]
+
+
+def test_every_source_gives_the_same_official_test_set(tmp_path, digits, monkeypatch):
+    """openml and idx hand the split the same rows in the same order, so the official split (the rows
+    after the training digits) is the t10k set for both; the sample is refused. Shown on 150 training
+    and 50 test digits: the split's sizes are set to match (the full-size case is the test below)."""
+    X, y = digits
+    monkeypatch.setattr(splits, "OFFICIAL_TRAIN", 150)
+    monkeypatch.setattr(splits, "OFFICIAL_TEST", 50)
+    from_openml = fetch(Data("openml", ""), OpenML(write_openml_cache(tmp_path / "home", X, y)))
+    from_idx = fetch(Data("idx", str(write_mnist_idx(tmp_path / "idx", X, y, n_train=150))))
+    parts = [official_parts(X2, y2) for X2, y2, _ in (from_openml, from_idx)]
+    for a, b in zip(*parts):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(parts[0][2], X[150:])  # test: the t10k file's digits, in order
+    X_sample, y_sample, _ = fetch(Data("sample", ""))
+    with pytest.raises(DataError, match="data.source sample has no official test set"):
+        official_parts(X_sample, y_sample)
+
+
+def write_plain_idx(path, array):
+    """An uncompressed IDX file (fetch reads .gz or plain): the full-size set is written in a moment."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+def test_official_test_set_of_full_size_idx_files_is_the_t10k_file(tmp_path):
+    """60,000 + 10,000 blank digits, each marked with its file and row: the test part is exactly the
+    t10k file, validation and training come from the training file."""
+    images = np.zeros((70_000, 28, 28), np.uint8)
+    rows = np.arange(70_000)
+    images[:, 0, 0], images[:, 0, 1], images[:, 0, 2] = rows % 256, rows // 256 % 256, rows >= 60_000
+    labels = (rows * 7 % 10).astype(np.uint8)
+    for prefix, part in (("train", slice(0, 60_000)), ("t10k", slice(60_000, None))):
+        write_plain_idx(tmp_path / f"{prefix}-images-idx3-ubyte", images[part])
+        write_plain_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", labels[part])
+    X, y, _ = fetch(Data("idx", str(tmp_path)))
+    train, val, test = official_parts(X, y)
+    np.testing.assert_array_equal(test, images[60_000:].reshape(10_000, 784))
+    assert (train[:, 2] == 0).all() and (val[:, 2] == 0).all()
+    assert len(np.unique(np.concatenate([train, val])[:, :2], axis=0)) == 60_000
 
 
 # --- OpenML failures ------------------------------------------------------------------------

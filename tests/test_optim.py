@@ -130,6 +130,16 @@ def test_axpy_is_bit_identical_to_the_plain_expression(size):
     np.testing.assert_array_equal(a, expected)
 
 
+@pytest.mark.parametrize("size", [1, inplace.BLOCK + 5, 3 * inplace.BLOCK])
+def test_decay_add_is_bit_identical_to_the_plain_expression(size):
+    rng = np.random.default_rng(size)
+    w, step = rng.normal(size=size).astype(np.float32), rng.normal(size=size).astype(np.float32)
+    expected = w + (np.float32(-5e-5) * w + step)
+    out = inplace.decay_add_(w, -5e-5, step, inplace.scratch(np.float32))
+    assert out is w
+    np.testing.assert_array_equal(w, expected)
+
+
 def test_schedules():
     base = SimpleNamespace(step_every=10, step_gamma=0.5)
     constant = make_schedule("none", 0.1, 100, base)

@@ -42,9 +42,11 @@ def test_sections_are_frozen(raw):
 
 def test_choices_come_from_the_registries(raw):
     from scratchnet.mnist.sources import SOURCES
+    from scratchnet.mnist.split import SPLITS
     from scratchnet.nn.optim import OPTIMIZERS
     from scratchnet.nn.schedules import SCHEDULES
-    for key, registry in (("train.optimizer", OPTIMIZERS), ("train.schedule", SCHEDULES), ("data.source", SOURCES)):
+    for key, registry in (("train.optimizer", OPTIMIZERS), ("train.schedule", SCHEDULES), ("data.source", SOURCES),
+                          ("split.method", SPLITS)):
         section, name = key.split(".")
         for choice in registry:
             assert getattr(params.validate(bad(raw, key, choice)), section).__getattribute__(name) == choice
@@ -135,6 +137,20 @@ CASES = [
     ("data.source", "kaggle", "data.source = 'kaggle' is not allowed: expected one of openml, idx, sample"),
     ("evaluate.calibration_bins", 1, "evaluate.calibration_bins = 1"),
     ("train.lambda", DELETE, "missing key train.lambda"),
+    ("split.method", "random", "split.method = 'random' is not allowed: expected one of stratified, official"),
+    ("train.affine_shift", -1, r"train.affine_shift = -1 is not allowed: expected an integer in 0..13"),
+    ("train.affine_shift", 14, "train.affine_shift = 14"),
+    ("train.affine_shift", 1.5, "train.affine_shift = 1.5"),
+    ("train.affine_rotation", 181, r"train.affine_rotation = 181 is not allowed: expected a number in \[0, 180\]"),
+    ("train.affine_rotation", -5, "train.affine_rotation = -5"),
+    ("train.affine_scale", 1.0, r"train.affine_scale = 1.0 is not allowed: expected a number in \[0, 1\)"),
+    ("train.affine_scale", -0.1, "train.affine_scale = -0.1"),
+    ("train.affine_shear", 90, r"train.affine_shear = 90 is not allowed: expected a number in \[0, 90\)"),
+    ("train.elastic_alpha", 101, r"train.elastic_alpha = 101 is not allowed: expected a number in \[0, 100\]"),
+    ("train.elastic_alpha", -1, "train.elastic_alpha = -1"),
+    ("train.elastic_sigma", 0, r"train.elastic_sigma = 0 is not allowed: expected a number in \(0, 28\]"),
+    ("train.elastic_sigma", 29, "train.elastic_sigma = 29"),
+    ("train.elastic_alpha", DELETE, "missing key train.elastic_alpha"),
 ]
 
 
@@ -226,3 +242,36 @@ def test_a_yaml_alias_bomb_gives_a_short_message(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ParamsError, match="no such file"):
         params.load(path=str(tmp_path / "params.yaml"))
+
+
+def test_distortions_are_off_by_default(raw):
+    from scratchnet.mnist.distort import Distortion
+    train = params.validate(raw).train
+    assert (train.affine_shift, train.affine_rotation, train.affine_scale, train.affine_shear,
+            train.elastic_alpha) == (0, 0, 0, 0, 0)
+    assert Distortion.from_params(train) is None
+
+
+@pytest.mark.parametrize("key, value", [("affine_shift", 2), ("affine_rotation", 15), ("affine_scale", 0.15),
+                                        ("affine_shear", 10), ("elastic_alpha", 34)])
+def test_any_distortion_key_turns_distortions_on(raw, key, value):
+    from scratchnet.mnist.distort import Distortion
+    distortion = Distortion.from_params(params.validate(bad(raw, f"train.{key}", value)).train)
+    assert distortion is not None and distortion.is_on
+
+
+@pytest.mark.parametrize("key, value", [("affine_shift", 13), ("affine_rotation", 180), ("affine_scale", 0.99),
+                                        ("affine_shear", 89.9), ("elastic_alpha", 100), ("elastic_sigma", 28),
+                                        ("elastic_sigma", 0.1), ("affine_rotation", "15")])
+def test_distortion_bounds_are_inclusive_where_they_say_so(raw, key, value):
+    assert getattr(params.validate(bad(raw, f"train.{key}", value)).train, key) == float(value)
+
+
+def test_the_official_split_ignores_test_fraction(raw):
+    """val_fraction + test_fraction < 1 matters to the stratified split only: official takes its test
+    set from the data, and val_fraction is its share of the 60,000 training digits."""
+    raw["split"].update(val_fraction=0.5, test_fraction=0.6)
+    with pytest.raises(ParamsError, match=r"split.val_fraction \+ split.test_fraction = 1.1"):
+        params.validate(raw)
+    raw["split"]["method"] = "official"
+    assert params.validate(raw).split.method == "official"

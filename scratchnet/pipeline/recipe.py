@@ -1,5 +1,10 @@
 """From params.yaml's typed model and train sections to the network's objects: one place, used by
 the train stage, the comparison tool and the tests."""
+import contextlib
+
+import numpy as np
+
+from ..mnist.distort import Distortion, Prefetcher
 from ..nn.model import MLP
 from ..nn.optim import make_optimizer
 from ..nn.schedules import make_schedule
@@ -19,3 +24,16 @@ def build_training(train, model):
     config = FitConfig(epochs=train.epochs, batch_size=train.batch_size, lam=train.lam,
                        patience=train.patience, tol=train.tol, seed=train.seed)
     return optimizer, schedule, config
+
+
+@contextlib.contextmanager
+def distorted_epochs(train, X_train):
+    """Yield ``fit``'s ``epoch_images``: a call per epoch returning freshly distorted training images
+    (computed one epoch ahead in a thread), or None when the train section asks for no distortion."""
+    distortion = Distortion.from_params(train)
+    if distortion is None:
+        yield None
+        return
+    rng = np.random.default_rng(train.seed).spawn(3)[2]  # apart from fit's shuffle and dropout streams
+    with Prefetcher(distortion, X_train, rng) as epochs:
+        yield epochs.next

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..mnist.idx import fetch_idx
 from ..mnist.sources import Sample
-from ..mnist.split import stratified_split
+from ..mnist.split import split_rows
 from ..nn.train import batch_buffers, train_epoch
 from ..pipeline import params, stage
 from ..pipeline.atomic import dumps, write_text
@@ -73,8 +73,7 @@ def main():
 
     p = params.load("split", "model", "train")
     X, y = fetch_idx(args.idx_dir) if args.idx_dir else Sample().load(None)
-    train_rows, val_rows, test_rows = stratified_split(y, val_fraction=p.split.val_fraction,
-                                                       test_fraction=p.split.test_fraction, seed=p.split.seed)
+    train_rows, val_rows, test_rows = split_rows(y, p.split)
     held_out = np.concatenate([val_rows, test_rows])
     X = scale_pixels(X)
     results = compare(X[train_rows], y[train_rows], X[held_out], y[held_out], p.model, p.train, args.epochs)

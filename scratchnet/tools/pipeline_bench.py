@@ -1,11 +1,12 @@
-"""The pipeline part of `make bench`: the default pipeline on full MNIST, stage by stage.
+"""The pipeline part of `make bench`: the train stage's peak memory, and the default pipeline on full MNIST.
 
-Copies the project's tracked files into a temporary git repository, points
-data.source at IDX files (the same 70,000 digits as OpenML's mnist_784), and
-runs `dvc repro STAGE` for each stage in order, timing each one. The train
-stage reports its own peak resident memory.
+``train_stage_peak_rss`` runs the real train stage (`python -m stages.train`) for
+one epoch on synthetic digits of full MNIST's size, in a temporary directory, and
+reads its peak resident memory. ``run_pipeline`` copies the project's files (those
+git tracks or would track) into a temporary git repository, points data.source at IDX files
+(the same 70,000 digits as OpenML's mnist_784), and runs `dvc repro STAGE` for
+each stage in order, timing each one.
 """
-import csv
 import os
 import re
 import shutil
@@ -14,11 +15,50 @@ import sys
 import tempfile
 import time
 
+from ..report.history import read_history
+
 STAGES = ("fetch", "split", "train", "evaluate")
+PEAK = re.compile(r"peak memory (\d+) MB")
+
+
+# Runs the train stage in this process and prints its peak resident memory. The stage's own
+# figure (ru_maxrss) is not used: Linux carries the parent's resident memory at exec into it.
+LAUNCH = """
+import runpy, sys
+sys.argv[0] = "stages.train"
+try:
+    runpy.run_module("stages.train", run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as f:
+        print("peak resident", next(line.split()[1] for line in f if line.startswith("VmHWM:")), "kB")
+"""
+
+
+def train_stage_peak_rss(root=".", rows=(56_000, 7_000)):
+    """Peak RSS in MB of one epoch of the train stage (Linux) on random digits (train, validation rows)."""
+    import numpy as np
+    root = os.path.abspath(root)
+    with tempfile.TemporaryDirectory(prefix="scratchnet-bench-rss-") as work:
+        rng = np.random.default_rng(0)
+        os.makedirs(os.path.join(work, "split"))
+        for name, n in zip(("train", "val"), rows):
+            np.savez(os.path.join(work, "split", f"{name}.npz"), X=rng.integers(0, 256, (n, 784), dtype=np.uint8),
+                     y=rng.integers(0, 10, n, dtype=np.uint8))
+        with open(os.path.join(root, "params.yaml")) as f:
+            text = re.sub(r"(?m)^(  epochs:) \d+", r"\1 1", f.read())
+        with open(os.path.join(work, "params.yaml"), "w") as f:
+            f.write(text)
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        done = subprocess.run([sys.executable, "-c", LAUNCH, "split", "model.npz", "live"], cwd=work, env=env,
+                              capture_output=True, text=True)
+    found = re.search(r"peak resident (\d+) kB", done.stdout)
+    if done.returncode or not found:
+        raise RuntimeError(f"the train stage failed:\n{done.stdout}\n{done.stderr}")
+    return int(found.group(1)) // 1024
 
 
 def _copy_project(root, dest):
-    files = subprocess.run(["git", "ls-files"], cwd=root, check=True, capture_output=True, text=True).stdout
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=root, check=True, capture_output=True, text=True).stdout
     for name in files.splitlines():
         if os.path.isfile(os.path.join(root, name)):
             os.makedirs(os.path.join(dest, os.path.dirname(name)), exist_ok=True)
@@ -46,10 +86,9 @@ def run_pipeline(mnist_dir, root="."):
             seconds[stage] = time.perf_counter() - start
             if done.returncode:
                 raise RuntimeError(f"dvc repro {stage} failed:\n{done.stdout}\n{done.stderr}")
-            found = re.search(r"peak memory (\d+) MB", done.stdout + done.stderr)
+            found = PEAK.search(done.stdout + done.stderr)
             peak_mb = int(found.group(1)) if found and stage == "train" else peak_mb
-        with open(os.path.join(repo, "reports", "history.tsv")) as f:
-            history = list(csv.DictReader(f, delimiter="\t"))
+        history = read_history(os.path.join(repo, "reports", "live"))
     epoch_seconds = sorted(float(r["seconds"]) for r in history)
     return {"stage_seconds": seconds, "total_seconds": sum(seconds.values()), "epochs": len(history),
             "median_epoch_seconds": epoch_seconds[len(epoch_seconds) // 2], "train_peak_rss_mb": peak_mb}
@@ -60,5 +99,6 @@ def table_lines(p):
     lines += [f"{'  stage ' + stage + ' (s)':<44}{p['stage_seconds'][stage]:>14.1f}" for stage in STAGES]
     lines += [f"{'  epochs run':<44}{p['epochs']:>14d}",
               f"{'  median epoch incl. evaluation (s)':<44}{p['median_epoch_seconds']:>14.2f}",
-              f"{'train stage peak RSS (MB)':<44}{p['train_peak_rss_mb']:>14d}  <= 600"]
+              f"{'  train stage peak RSS as it reports it (MB)':<44}{p['train_peak_rss_mb']:>14d}"
+              "  (ru_maxrss: includes DVC's own memory at exec)"]
     return lines

@@ -1,0 +1,305 @@
+"""The fused SGD step (nn/fused.py) and NumPy's own sgemm (nn/blas.py): the same training as
+train_step + SGD.step up to float32 rounding, exact weight decay, true weights whenever they are read,
+bit-identical reruns, no allocation per step, and the pure-NumPy path where sgemm is not found."""
+import os
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from scratchnet.nn import blas, checkpoint
+from scratchnet.nn.model import MLP
+from scratchnet.nn.optim import SGD, Adam, Momentum
+from scratchnet.nn.train import FitConfig, fit
+
+SIZES = (784, 64, 32, 10)
+EPS = float(np.finfo(np.float32).eps)
+SGEMM, FOUND = blas.find_sgemm()
+needs_sgemm = pytest.mark.skipif(SGEMM is None, reason=f"no sgemm here: {FOUND}")
+
+
+@pytest.fixture(scope="module")
+def digits(sample):
+    X, y = sample.part("train")
+    return X[:64 * 60], y[:64 * 60]
+
+
+def train(path, X, y, steps, lr, lam, *, dtype=np.float32, dropout=0.0, threads=1):
+    """A model after ``steps`` batches of 64: path "sgemm" or "numpy" (sgd_step), or "explicit"
+    (train_step, then SGD.step); dropout masks from one seeded generator."""
+    model = MLP(SIZES, seed=0, dropout=dropout, dtype=dtype)
+    model.sgd_path = None if path == "explicit" else path
+    optimizer, rng = SGD(model.params, lr=lr), np.random.default_rng(1)
+    with threadpool_limits(threads):
+        for k in range(steps):
+            xb, yb = X[64 * k:64 * (k + 1)].astype(dtype), y[64 * k:64 * (k + 1)]
+            if path == "explicit":
+                model.train_step(xb, yb, lam, rng)
+                optimizer.step(model.params, model.grads)
+            else:
+                model.sgd_step(xb, yb, lr, lam, rng)
+    model.sync()
+    return model
+
+
+def max_difference(a, b):
+    return max(float(np.abs(p.astype(np.float64) - q).max()) for p, q in zip(a.params, b.params))
+
+
+def largest_weight(model):
+    return max(float(np.abs(p).max()) for p in model.params)
+
+
+# --- NumPy's sgemm --------------------------------------------------------------------------
+
+@needs_sgemm
+def test_sgemm_is_numpys_own_openblas():
+    path = SGEMM.library()
+    assert "openblas" in os.path.basename(path).lower(), path
+    site_packages = os.path.dirname(os.path.dirname(os.path.realpath(np.__file__)))
+    assert os.path.relpath(path, site_packages).startswith("numpy"), path  # numpy.libs/, not SciPy's copy
+    mapped = {line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower()}
+    assert path in mapped
+
+
+@needs_sgemm
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_sgemm_agrees_with_matmul(trans_a, trans_b):
+    rng = np.random.default_rng(0)
+    A = rng.random((19, 37) if trans_a else (37, 19), dtype=np.float32)
+    B = rng.random((23, 19) if trans_b else (19, 23), dtype=np.float32)
+    C = rng.random((37, 23), dtype=np.float32)
+    expected = 0.5 * (A.T if trans_a else A).astype(np.float64) @ (B.T if trans_b else B) - 2.0 * C
+    SGEMM(A, B, C, alpha=0.5, beta=-2.0, trans_a=trans_a, trans_b=trans_b)
+    np.testing.assert_allclose(C, expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_sgemm
+def test_sgemm_refuses_what_it_would_misread():
+    A, B = np.ones((4, 3), np.float32), np.ones((3, 5), np.float32)
+    with pytest.raises(ValueError, match="do not match"):
+        SGEMM(A, B, np.ones((4, 4), np.float32))
+    with pytest.raises(TypeError, match="float32"):
+        SGEMM(A, B.astype(np.float64), np.ones((4, 5), np.float32))
+    with pytest.raises(TypeError, match="C-contiguous"):
+        SGEMM(A, np.ones((5, 3), np.float32).T, np.ones((4, 5), np.float32))
+
+
+def test_without_sgemm_the_numpy_path_runs(monkeypatch, digits):
+    monkeypatch.setattr(blas, "NAMES", ("no_such_sgemm",))
+    monkeypatch.setattr(blas, "_FOUND", None)
+    sgemm, description = blas.find_sgemm()
+    assert sgemm is None and "no_such_sgemm is reachable" in description
+    model = MLP(SIZES, seed=0)
+    loss, _ = model.sgd_step(*(a[:64] for a in digits), 0.05, 1e-3)
+    assert model.sgd.path == "numpy" and np.isfinite(loss)
+
+
+def test_environment_variable_forces_the_numpy_path():
+    probe = ("from scratchnet.nn.blas import find_sgemm\nsgemm, description = find_sgemm()\n"
+             "assert sgemm is None, description\nprint(description)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=dict(os.environ, SCRATCHNET_SGD_PATH="numpy"))
+    assert done.returncode == 0, done.stderr
+    assert "SCRATCHNET_SGD_PATH=numpy" in done.stdout
+
+
+# --- the same training as the explicit path --------------------------------------------------
+
+# Tolerances. After one step, each float32 path has rounded every weight once or twice and
+# summed its products in its own order: paths differ by < 1 eps * max|W| (measured 0.7). A real
+# error (a missing or doubled decay, bias or learning-rate factor) moves weights by at least
+# lr * lambda * |W| = 5e-5 |W| (400 eps), so 2 eps * max|W| tells the two apart. Over many steps
+# the paths drift apart by a few eps, except that now and then a ReLU input within rounding of 0
+# switches a unit on in one run and off in the other: the weights then differ by ~200 eps * max|W|
+# (measured here after 60 steps; 7e-5 of the distance the weights moved). The same missing decay
+# would be lr * lambda * 60 = 3e-3 |W|, 7e-3 of that distance: 1e-3 of it tells them apart.
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("path", ["sgemm", "numpy"])
+def test_fused_paths_train_as_train_step_and_sgd(digits, path, dropout):
+    if path == "sgemm" and SGEMM is None:
+        pytest.skip(f"no sgemm here: {FOUND}")
+    one = [train(kind, *digits, 1, lr=0.05, lam=1e-3, dropout=dropout) for kind in (path, "explicit")]
+    assert one[0].sgd.path == path
+    assert max_difference(*one) <= 2 * EPS * largest_weight(one[1])
+    fused, explicit = (train(kind, *digits, 60, lr=0.05, lam=1e-3, dropout=dropout) for kind in (path, "explicit"))
+    moved = max_difference(explicit, MLP(SIZES, seed=0))
+    assert max_difference(fused, explicit) <= 1e-3 * moved
+
+
+@needs_sgemm
+def test_a_step_from_scaled_weights_is_the_step_from_true_weights(digits):
+    """After a few fused steps the sgemm path holds W = s * V with s != 1 (here 0.95, from a large
+    lr * lambda, so a misplaced s would change every weight by ~1%): its next step, and the loss
+    it reports, are those of train_step + SGD.step from the true weights."""
+    X, y = digits
+    model = MLP(SIZES, seed=0)
+    for k in range(5):
+        model.sgd_step(X[64 * k:64 * (k + 1)], y[64 * k:64 * (k + 1)], 0.1, 0.1)
+    assert model.sgd.scale == pytest.approx(0.99 ** 5, rel=1e-12)
+    twin = MLP(SIZES, seed=0)  # the true weights, W = s * V rounded once, as sync() makes them
+    for i, (p, q) in enumerate(zip(twin.params, model.params)):
+        p[...] = q if i % 2 else q.astype(np.float64) * model.sgd.scale
+    xb, yb = X[320:384], y[320:384]
+    loss, correct = model.sgd_step(xb, yb, 0.1, 0.1)
+    assert model.sgd.scale != 1.0
+    twin_loss, twin_correct = twin.train_step(xb, yb, 0.1)
+    SGD(twin.params, lr=0.1).step(twin.params, twin.grads)
+    assert loss == pytest.approx(twin_loss, rel=1e-6) and correct == twin_correct
+    model.sync()
+    assert max_difference(model, twin) <= 2 * EPS * largest_weight(twin)
+
+
+@needs_sgemm
+def test_sgemm_and_numpy_paths_agree(digits):
+    sgemm, numpy = (train(path, *digits, 60, lr=0.05, lam=1e-3) for path in ("sgemm", "numpy"))
+    assert max_difference(sgemm, numpy) <= 1e-3 * max_difference(numpy, MLP(SIZES, seed=0))  # see above
+    assert sgemm.sgd.description.startswith("sgemm (") and numpy.sgd.description == "pure NumPy"
+
+
+def test_one_step_is_within_float32_rounding_of_float64(digits):
+    reference = train("explicit", *digits, 1, lr=0.05, lam=1e-3, dtype=np.float64)
+    for path in (["sgemm"] if SGEMM else []) + ["numpy"]:
+        model = train(path, *digits, 1, lr=0.05, lam=1e-3)
+        # storing W rounds it by eps/2 * |W|; the step's own float32 error adds less than that
+        assert max_difference(model, reference) <= 2 * EPS * largest_weight(reference), path
+
+
+@needs_sgemm
+@pytest.mark.parametrize("lam", [1e-3, 1e-5])
+def test_sgemm_path_decays_weights_exactly(digits, lam):
+    """Weights of never-lit pixels get only the decay: W0 * (1 - lr * lambda)^steps. At lr 1e-3 and
+    lambda 1e-5, float32(1 - lr * lambda) is 1 and W - lr * lambda * W rounds back to W: only a
+    decay carried in float64 (W = s * V) still acts, as the L2 term says it must."""
+    X, y = digits
+    dark = np.flatnonzero(X.max(axis=0) == 0)
+    assert len(dark) > 50
+    model = train("sgemm", X, y, 60, lr=1e-3, lam=lam)
+    expected = MLP(SIZES, seed=0).params[0][dark].astype(np.float64) * (1 - 1e-3 * lam) ** 60
+    np.testing.assert_allclose(model.params[0][dark], expected, rtol=EPS, atol=0)
+
+
+def test_numpy_path_decays_as_sgd_step_does(digits):
+    X, y = digits
+    dark = np.flatnonzero(X.max(axis=0) == 0)
+    model = train("numpy", X, y, 60, lr=0.05, lam=1e-3)
+    expected = MLP(SIZES, seed=0).params[0][dark].astype(np.float64) * (1 - 0.05 * 1e-3) ** 60
+    np.testing.assert_allclose(model.params[0][dark], expected, rtol=60 * EPS)  # one rounding a step
+
+
+def test_overshooting_decay_takes_the_plain_path(digits):
+    """lr * lambda >= 0.5 would make the scale s tiny or negative: such steps run as the NumPy path."""
+    fused = train(None, *digits, 3, lr=1.0, lam=0.7)
+    explicit = train("explicit", *digits, 3, lr=1.0, lam=0.7)
+    assert fused.sgd.scale == 1.0
+    assert max_difference(fused, explicit) <= 4 * EPS * largest_weight(explicit)
+
+
+# --- true weights whenever they are read ---------------------------------------------------
+
+@needs_sgemm
+def test_params_hold_true_weights_whenever_read(digits, tmp_path):
+    X, y = digits
+    model = MLP(SIZES, seed=0)
+    for k in range(5):
+        model.sgd_step(X[64 * k:64 * (k + 1)], y[64 * k:64 * (k + 1)], 0.05, 1e-3)
+    scale = model.sgd.scale
+    assert scale == pytest.approx((1 - 0.05 * 1e-3) ** 5, rel=1e-12)
+    stored = [p.copy() for p in model.weights]  # V, not W, until a sync
+    logits = model.logits(X[:100])  # the model's own readers sync first
+    assert model.sgd.scale == 1.0
+    for w, v in zip(model.weights, stored):
+        np.testing.assert_array_equal(w, (v.astype(np.float64) * scale).astype(np.float32))
+    np.testing.assert_array_equal(logits, model.logits(X[:100]))
+    # fit syncs after every epoch, before evaluating, copying the best weights or returning
+    history = fit(model, SGD(model.params, lr=0.05), X, y, X[:200], y[:200], FitConfig(
+        epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0))
+    assert model.sgd.scale == 1.0
+    best = history.records[history.best_epoch - 1]
+    assert model.evaluate(X[:200], y[:200])[0] == pytest.approx(best["val_loss"], rel=1e-6)
+    checkpoint.save(model, tmp_path / "m.npz", {})
+    loaded, _ = checkpoint.load(tmp_path / "m.npz")
+    for p, q in zip(model.params, loaded.params):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_a_non_finite_loss_leaves_the_weights_alone(digits):
+    X, y = digits
+    model = MLP(SIZES, seed=0)
+    before = [p.copy() for p in model.params]
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, _ = model.sgd_step(np.full_like(X[:64], np.nan), y[:64], 0.05, 1e-3)
+    assert not np.isfinite(loss)
+    for p, q in zip(model.params, before):
+        np.testing.assert_array_equal(p, q)
+
+
+# --- which path fit takes; reruns; allocation -------------------------------------------------
+
+@pytest.mark.parametrize("make, dtype, fused", [
+    (lambda ps: SGD(ps, lr=0.05), np.float32, True),
+    (lambda ps: SGD(ps, lr=0.05), np.float64, False),
+    (lambda ps: Momentum(ps, lr=0.05, momentum=0.9), np.float32, False),
+    (lambda ps: Adam(ps, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float32, False),
+])
+def test_fit_fuses_plain_sgd_in_float32_only(digits, make, dtype, fused):
+    X, y = (a[:640] for a in digits)
+    model = MLP(SIZES, seed=0, dtype=dtype)
+    fit(model, make(model.params), X.astype(dtype), y, X.astype(dtype), y, FitConfig(
+        epochs=1, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0))
+    assert (model.sgd is not None) == fused
+    if fused:
+        assert model.sgd.path == ("sgemm" if SGEMM else "numpy")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_reruns_are_bit_identical(digits, threads):
+    X, y = digits
+    runs = []
+    for _ in range(2):
+        model = MLP(SIZES, seed=0, dropout=0.2)
+        with threadpool_limits(threads):
+            fit(model, SGD(model.params, lr=0.05), X, y, X[:500], y[:500], FitConfig(
+                epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=3))
+        runs.append(model.params)
+    for p, q in zip(*runs):
+        np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("path", ["explicit", "numpy", "sgemm"])
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_a_step_allocates_no_array_data(path, dropout):
+    """With 1,024 rows, the smallest array a step could allocate (one float32 per row) is 4 KB;
+    what tracemalloc sees above the memory in use is Python's own small objects."""
+    if path == "sgemm" and SGEMM is None:
+        pytest.skip(f"no sgemm here: {FOUND}")
+    rng = np.random.default_rng(0)
+    X, y = rng.random((1024, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 1024)
+    model = MLP(SIZES, seed=0, dropout=dropout)
+    model.sgd_path = None if path == "explicit" else path
+    optimizer, dropout_rng = SGD(model.params, lr=0.01), np.random.default_rng(0)
+
+    def step():
+        if path == "explicit":
+            model.train_step(X, y, 1e-3, dropout_rng)
+            optimizer.step(model.params, model.grads)
+        else:
+            model.sgd_step(X, y, 0.01, 1e-3, dropout_rng)
+
+    for _ in range(3):
+        step()  # buffers, caches
+    tracemalloc.start()
+    try:
+        peaks = []
+        for _ in range(5):
+            in_use, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            step()
+            peaks.append(tracemalloc.get_traced_memory()[1] - in_use)
+    finally:
+        tracemalloc.stop()
+    assert max(peaks) < 4096, peaks
