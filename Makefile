@@ -53,7 +53,7 @@ plots: setup-plots  ## DVC's plots as an offline HTML page in reports/plots (REV
 	python -m scratchnet.tools.plots_page $(REVS)
 
 MNIST_DIR ?=
-bench: setup-bench  ## timings and ratios against scikit-learn and PyTorch; MNIST_DIR=DIR adds the full pipeline
+bench: setup-bench  ## speed against PyTorch at 1 and 2 threads, free and contended rounds; MNIST_DIR=DIR adds the full pipeline
 	python -m scratchnet.tools.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
 
 compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how far they agree; MNIST_DIR=DIR for full MNIST
