@@ -182,6 +182,8 @@ CASES = [
     ("train", "out of memory", lambda ws: (set_params(ws, model__hidden_sizes=[6500, 6500]),
                                            {resource.RLIMIT_AS: 500 * 2 ** 20})[1], "out of memory (Unable to allocate"),
     ("train", "disk full", lambda ws: {FSIZE: 64 * 1024}, "File too large"),
+    ("train", "a git repository without commits", lambda ws: subprocess.run(["git", "init", "-q", str(ws)], check=True),
+     "DVCLive cannot start in this git repository (Empty git repo): commit first"),
     ("evaluate", "NaN weights", model_with_nan, "parameter 0 holds NaN or infinite values"),
     ("evaluate", "config lacks a field", lambda ws: rewrite_model(ws, config=np.array('{"train": {}}')),
      "its configuration lacks best_epoch and epochs_run"),

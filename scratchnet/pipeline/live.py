@@ -10,6 +10,8 @@ interrupted run's partial record never mixes with the next run's.
 """
 import contextlib
 
+from .errors import ScratchnetError
+
 METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
@@ -17,10 +19,16 @@ METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"
 def epoch_record(directory):
     """Yield an ``on_epoch(record)`` callback for ``fit`` that logs each epoch to ``directory``."""
     from dvclive import Live
+    from scmrepo.exceptions import SCMError
 
     # dvcyaml=None: dvc.yaml declares these metrics and plots itself (DVCLive would rewrite it);
     # save_dvc_exp=False: a stage run by hand creates no experiment of its own.
-    with Live(dir=str(directory), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+    try:
+        live = Live(dir=str(directory), save_dvc_exp=False, dvcyaml=None, report=None)
+    except SCMError as e:  # DVCLive 3.49 fails in a git repository without commits (its issue #522)
+        raise ScratchnetError(f"DVCLive cannot start in this git repository ({e}): commit first "
+                              "(git add -A && git commit -m ...), then run again") from None
+    with live:
         def on_epoch(record):
             live.step = record["epoch"]  # the x axis is the epoch, 1, 2, ...
             live.log_metric("epoch", record["epoch"], plot=False)

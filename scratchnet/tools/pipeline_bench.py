@@ -79,6 +79,8 @@ def run_pipeline(mnist_dir, root="."):
         text = re.sub(r'idx_dir: ""', f"idx_dir: {os.path.abspath(mnist_dir)}", text)
         with open(os.path.join(repo, "params.yaml"), "w") as f:
             f.write(text)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "commit", "-q", "-m", "bench"], cwd=repo, check=True, env=env)
         seconds, peak_mb = {}, None
         for stage in STAGES:
             print(f"bench: pipeline stage {stage} ...", flush=True)
