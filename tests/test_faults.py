@@ -8,14 +8,12 @@ temporary left behind.
 import gzip
 import hashlib
 import io
-import os
 import resource
 import shutil
 import struct
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest

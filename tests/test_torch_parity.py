@@ -2,7 +2,6 @@
 
 PyTorch is never a dependency of the library: `make setup-bench` installs it.
 """
-import numpy as np
 import pytest
 
 import dataclasses

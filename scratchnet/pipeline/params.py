@@ -13,19 +13,17 @@ tracks the params each stage declares; ``validate`` checks a whole file.
 """
 import dataclasses
 import difflib
-import math
 import os
-import reprlib
 import stat
 import typing
 from dataclasses import dataclass
 
-import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .datafiles import N_CLASSES, N_PIXELS
 from .errors import ParamsError
+from .rules import CONVERT, between, rule, short
 
 MAX_FILE_BYTES = 1 << 20  # a params.yaml larger than 1 MiB is not a params file
 SEED_LIMIT = 2 ** 32  # scikit-learn's random_state takes seeds below 2**32; every seed here keeps to it
@@ -34,69 +32,10 @@ MAX_BATCH, MAX_EPOCHS = 65_536, 1_000_000
 MAX_THREADS = 256
 
 
-# --- rules ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Rule:
-    allowed: str  # what is allowed, in words, for the error message
-    check: typing.Callable = None  # value -> bool, after conversion to the field's type
-    choices: typing.Callable = None  # () -> registry {name: class}; imported when the section is validated
-    key: str = None  # the key in params.yaml where it differs from the field name
-
-
-def rule(allowed, check=None, choices=None, key=None):
-    return dataclasses.field(metadata={"rule": Rule(allowed, check, choices, key)})
-
-
-def between(lo, hi=None, lo_open=False, hi_open=True, float32=False):
-    """lo <= v < hi (or with the ends open/closed as asked); with ``float32``, the bounds hold for
-    the value as float32 holds it too (training computes in float32: lr 1e-50 is 0 there)."""
-    def check(v):
-        with np.errstate(over="ignore"):  # 1e39 becomes inf in float32: refused below
-            values = (v, float(np.float32(v))) if float32 else (v,)
-        return all(math.isfinite(x) and (x > lo if lo_open else x >= lo)
-                   and (hi is None or (x < hi if hi_open else x <= hi)) for x in values)
-    return check
-
-
 def _network_fits(sizes):
     layers = [N_PIXELS, *sizes, N_CLASSES]
     weights = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
     return 0 < len(sizes) <= MAX_LAYERS and all(0 < s <= MAX_UNITS for s in sizes) and weights <= MAX_WEIGHTS
-
-
-def _number(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        for kind in (int, float):
-            try:
-                return kind(value)
-            except ValueError:
-                pass
-        return None
-    return value if isinstance(value, (int, float)) else None
-
-
-def _as_int(value):
-    value = _number(value)
-    return value if isinstance(value, int) else None  # 64.0 for a count is more likely a mistake
-
-
-def _as_float(value):
-    value = _number(value)
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
-def _as_ints(value):
-    if not isinstance(value, list):
-        return None
-    items = [_as_int(v) for v in value]
-    return None if any(v is None for v in items) else tuple(items)
-
-
-CONVERT = {int: _as_int, float: _as_float, bool: lambda v: v if isinstance(v, bool) else None,
-           str: lambda v: v if isinstance(v, str) else None, tuple[int, ...]: _as_ints}
 
 
 def _optimizers():
@@ -211,13 +150,6 @@ def as_dict(section):
 
 # --- validation ----------------------------------------------------------------------
 
-def _short(value):
-    """repr of a value from the file, bounded (a YAML alias bomb expands to millions of items)."""
-    short = reprlib.Repr()
-    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 2, 6, 6, 60, 60
-    return short.repr(value)
-
-
 def _suggest(name, known):
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
@@ -227,7 +159,7 @@ def _section(name, values, problems):
     """The typed section ``name`` from its raw mapping, or None with ``problems`` extended."""
     schema = keys(SECTIONS[name])
     if not isinstance(values, dict):
-        problems.append(f"section '{name}' must be a mapping of keys, got {_short(values)}")
+        problems.append(f"section '{name}' must be a mapping of keys, got {short(values)}")
         return None
     known = [f"{name}.{k}" for k in schema]
     fields, before = {}, len(problems)
@@ -244,7 +176,7 @@ def _section(name, values, problems):
             fields[field_name] = parsed
         else:
             allowed = f"one of {', '.join(registry)}" if registry else r.allowed
-            problems.append(f"{dotted} = {_short(value)} is not allowed: expected {allowed}")
+            problems.append(f"{dotted} = {short(value)} is not allowed: expected {allowed}")
     problems += [f"missing key {name}.{k} ({r.allowed})" for k, (_, r, _) in schema.items() if k not in values]
     return SECTIONS[name](**fields) if len(problems) == before else None
 
