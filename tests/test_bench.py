@@ -62,3 +62,13 @@ def test_the_busy_process_runs_only_inside_contended_rounds():
 
 def test_train_stage_memory_comes_from_the_real_stage():
     assert train_stage_peak_rss(PROJECT_ROOT, rows=(640, 64)) > 20
+
+
+def test_the_distorted_epoch_is_compared_with_the_clean_one_round_by_round():
+    rows = rounds()
+    for row, distorted in zip(rows, (1.2, 1.8, 1.1, 2.0, 2.0)):
+        row["scratchnet+distort@1"] = distorted
+    s = bench.summarize(rows, NAMES + ["scratchnet+distort@1"])
+    assert s["distorted_over_clean"] == pytest.approx({"median": 1.2, "min": 1.0, "max": 1.5})  # free rounds only
+    assert "epoch with affine + elastic distortions / without" in bench.table(
+        {"summary": s, "update_path": "sgemm", "train_peak_rss_mb": 300})
