@@ -22,19 +22,6 @@ STAGES = ("fetch", "split", "train", "evaluate")
 PEAK = re.compile(r"peak memory (\d+) MB")
 
 
-# Runs the train stage in this process and prints its peak resident memory. The stage's own
-# figure (ru_maxrss) is not used: Linux carries the parent's resident memory at exec into it.
-LAUNCH = """
-import runpy, sys
-sys.argv[0] = "stages.train"
-try:
-    runpy.run_module("stages.train", run_name="__main__", alter_sys=True)
-finally:
-    with open("/proc/self/status") as f:
-        print("peak resident", next(line.split()[1] for line in f if line.startswith("VmHWM:")), "kB")
-"""
-
-
 def train_stage_peak_rss(root=".", rows=(56_000, 7_000)):
     """Peak RSS in MB of one epoch of the train stage (Linux) on random digits (train, validation rows)."""
     import numpy as np
@@ -50,12 +37,13 @@ def train_stage_peak_rss(root=".", rows=(56_000, 7_000)):
         with open(os.path.join(work, "params.yaml"), "w") as f:
             f.write(text)
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        done = subprocess.run([sys.executable, "-c", LAUNCH, "split", "model.npz", "live"], cwd=work, env=env,
-                              capture_output=True, text=True)
-    found = re.search(r"peak resident (\d+) kB", done.stdout)
+        # The stage reports its own peak (VmHWM, not ru_maxrss, which carries the parent's memory).
+        done = subprocess.run([sys.executable, "-m", "stages.train", "split", "model.npz", "live"], cwd=work,
+                              env=env, capture_output=True, text=True)
+    found = PEAK.search(done.stdout)
     if done.returncode or not found:
         raise RuntimeError(f"the train stage failed:\n{done.stdout}\n{done.stderr}")
-    return int(found.group(1)) // 1024
+    return int(found.group(1))
 
 
 def _copy_project(root, dest):
