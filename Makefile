@@ -9,7 +9,11 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup setup-bench setup-plots test test-slow repro sample sweep exps plots bench compare clean
+.PHONY: help setup setup-bench setup-plots test test-slow lint typecheck repro sample sweep exps plots bench compare clean
+.DEFAULT_GOAL := help
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +30,19 @@ setup-bench: setup  ## PyTorch for bench and compare (optional: without it they 
 setup-plots: setup  ## vl-convert-python, whose Vega bundle `make plots` inlines
 	@python -c "import vl_convert" 2>/dev/null || python -m pip install -e '.[plots]' >>$(VENV)/pip.log 2>&1
 
-test: setup  ## unit and end-to-end tests (a few minutes)
+test: setup  ## the linter, the type checker, then the unit and end-to-end tests (a few minutes)
+	ruff check scratchnet stages tools tests
+	ruff format --check scratchnet stages tools tests
+	$(MAKE) --no-print-directory typecheck
 	python -m pytest
+
+lint: setup  ## fix what ruff can fix (lint and format), then show what is left
+	ruff check --fix scratchnet stages tools tests
+	ruff format scratchnet stages tools tests
+	ruff check scratchnet stages tools tests
+
+typecheck: setup  ## mypy on the typed public API: the network, fit, checkpoints, the estimator, the stages
+	mypy scratchnet/nn scratchnet/estimator.py scratchnet/base stages
 
 test-slow: setup  ## the longer checks behind the `slow` marker; MNIST_DIR=DIR adds the full-MNIST check
 	MNIST_DIR=$(MNIST_DIR) python -m pytest -m slow
@@ -42,22 +57,22 @@ GRID ?= train.lambda=0.001,0.0001,0.00005
 SET ?=
 JOBS ?= 2
 sweep: setup  ## queue GRID (DVC's grid syntax; SET adds fixed `-S` overrides), run JOBS at a time, write reports/sweep.md
-	python -m scratchnet.tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') -j $(JOBS) \
+	python -m tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') -j $(JOBS) \
 		$(if $(filter-out 1,$(JOBS)),-S train.threads=1 -S evaluate.threads=1)
 
 exps: setup  ## the experiments of this commit as a compact table (params that differ, accuracy, loss, gaps)
-	python -m scratchnet.tools.experiments
+	python -m tools.experiments
 
 REVS ?=
 plots: setup-plots  ## DVC's plots as an offline HTML page in reports/plots (REVS="exp1 exp2" overlays experiments)
-	python -m scratchnet.tools.plots_page $(REVS)
+	python -m tools.plots_page $(REVS)
 
 MNIST_DIR ?=
 bench: setup-bench  ## speed against PyTorch at 1 and 2 threads, free and contended rounds; MNIST_DIR=DIR adds the full pipeline
-	python -m scratchnet.tools.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
+	python -m tools.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
 
 compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how far they agree; MNIST_DIR=DIR for full MNIST
-	python -m scratchnet.tools.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
+	python -m tools.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
 
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures

@@ -2,23 +2,39 @@
 
 The public API of the network, importable from here::
 
-    from scratchnet import MLP, SGD, FitConfig, fit, save, load
+    from scratchnet import MLP, SGD, Momentum, Adam, FitConfig, fit, save, load
+    from scratchnet import MLPClassifier  # scikit-learn's estimator interface (needs scikit-learn)
 
-Sub-packages: ``nn`` (the network, NumPy only), ``mnist`` (data sources and the
-split), ``pipeline`` (params.yaml as typed config, outputs, errors, the stage
-runner), ``report`` (metrics and figures), ``predict`` (classify your own
-pictures), ``tools`` (bench, compare, sweep).
+Sub-packages, from the ground floor up: ``base`` (errors, constraints, formats,
+atomic outputs, the error boundary), ``nn`` (the network, NumPy only), ``config``
+(params.yaml read and validated); then what each stage runs: ``sources`` (fetch),
+``splits`` (split), ``training`` (train), ``report`` (evaluate); ``predict`` (classify
+your own pictures) and ``estimator`` (scikit-learn). The tools (bench, compare, sweep)
+live beside the package, in the repository's ``tools/``.
 
 The names below are imported on first use (PEP 562), so that importing one
 sub-package, as each DVC stage does, runs no code of the others.
 """
+
 import importlib
 
 _API = {
-    "MLP": "nn.model", "SGD": "nn.optim", "Momentum": "nn.optim", "Adam": "nn.optim",
-    "OPTIMIZERS": "nn.optim", "make_optimizer": "nn.optim", "SCHEDULES": "nn.schedules",
-    "make_schedule": "nn.schedules", "FitConfig": "nn.train", "History": "nn.train", "fit": "nn.train",
-    "save": "nn.checkpoint", "load": "nn.checkpoint",
+    "MLP": "nn.model",
+    "Optimizer": "nn.optimizer",
+    "SGD": "nn.sgd",
+    "Momentum": "nn.momentum",
+    "Adam": "nn.adam",
+    "OPTIMIZERS": "nn.optim",
+    "SCHEDULES": "nn.schedules",
+    "Constant": "nn.schedules",
+    "StepDecay": "nn.schedules",
+    "Cosine": "nn.schedules",
+    "FitConfig": "nn.fit",
+    "History": "nn.fit",
+    "fit": "nn.fit",
+    "save": "nn.checkpoint",
+    "load": "nn.checkpoint",
+    "MLPClassifier": "estimator",
 }
 __all__ = list(_API)
 

@@ -1,4 +1,5 @@
 """`python -m scratchnet COMMAND`: the library's command line (one command so far: predict)."""
+
 import sys
 
 from .predict import cli as predict

@@ -1,15 +1,18 @@
 """Stage evaluate: model + splits -> reports/metrics.json, per-class metrics, predictions, figures."""
+
 import argparse
 import io
 import os
 
-from scratchnet.pipeline import atomic, params, stage
-from scratchnet.pipeline.datafiles import load_npz, scale_pixels
-from scratchnet.pipeline.modelfile import load_trained
-from scratchnet.pipeline.threads import blas_threads
+from scratchnet.base import atomic, boundary
+from scratchnet.base.formats import load_npz, scale_pixels
+from scratchnet.config import schema
+from scratchnet.nn.blas import blas_threads
 from scratchnet.report import metrics, plots
 from scratchnet.report.history import read_history
+from scratchnet.report.params import EvaluateParams
 from scratchnet.report.pca import pca
+from scratchnet.report.trained import load_trained
 
 
 def main():
@@ -23,7 +26,7 @@ def main():
     parser.add_argument("figures", help="directory for the PNG figures")
     args = parser.parse_args()
 
-    cfg = params.load("evaluate").evaluate
+    [cfg] = schema.load(EvaluateParams)
     with blas_threads(cfg.threads):
         evaluate(args, cfg)
 
@@ -55,20 +58,26 @@ def evaluate(args, cfg):
         out.write_json(args.metrics, summary)
         out.write_json(args.per_class, per_class)
         out.write_text(args.predictions, table.getvalue())
-        figure = lambda name: out.path(os.path.join(args.figures, f"{name}.png"))  # noqa: E731
+        figure = lambda name: out.path(os.path.join(args.figures, f"{name}.png"))
         for metric in ("loss", "accuracy"):
             plots.training_curve(history, metric, config["best_epoch"], figure(metric))
         plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
         plots.features(model.weights[0], cfg.n_features, figure("features"))
         plots.misclassified(X_test, y_test, p_test, cfg.n_misclassified, figure("misclassified"))
         last_hidden = model.activations(X_test_scaled, model.n_layers - 2)
-        plots.embedding(pca(last_hidden), y_test, figure("embedding"),
-                        f"Last hidden layer ({model.sizes[-2]} units) on the test set, PCA")
-        plots.reliability({"validation": calibration["val"], "test": calibration["test"]},
-                          {"validation": results["val"]["ece"], "test": results["test"]["ece"]},
-                          figure("reliability"))
+        plots.embedding(
+            pca(last_hidden),
+            y_test,
+            figure("embedding"),
+            f"Last hidden layer ({model.sizes[-2]} units) on the test set, PCA",
+        )
+        plots.reliability(
+            {"validation": calibration["val"], "test": calibration["test"]},
+            {"validation": results["val"]["ece"], "test": results["test"]["ece"]},
+            figure("reliability"),
+        )
     print(f"evaluate: val accuracy {results['val']['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}")
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    boundary.run(main)

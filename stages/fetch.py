@@ -1,8 +1,10 @@
 """Stage fetch: MNIST from the source data.source names -> data/raw/mnist.npz + provenance."""
+
 import argparse
 
-from scratchnet.mnist.sources import fetch
-from scratchnet.pipeline import atomic, params, stage
+from scratchnet.base import atomic, boundary
+from scratchnet.config import schema
+from scratchnet.sources.registry import DataParams, fetch
 
 
 def main():
@@ -11,7 +13,8 @@ def main():
     parser.add_argument("provenance", help="the JSON file describing where the data came from")
     args = parser.parse_args()
 
-    data = params.load("data", check_files=True).data
+    [data] = schema.load(DataParams)
+    data.check_files()
     X, y, provenance = fetch(data)
     with atomic.outputs() as out:
         out.save_npz(args.out, X=X, y=y)
@@ -20,4 +23,4 @@ def main():
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    boundary.run(main)

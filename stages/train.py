@@ -1,16 +1,19 @@
 """Stage train: the MLP on data/split -> data/model/model.npz, and the per-epoch record in reports/live (DVCLive)."""
+
 import argparse
 import os
 
-from scratchnet.nn.errors import DivergenceError
-from scratchnet.nn.train import fit
-from scratchnet.pipeline import advice, atomic, params, stage
-from scratchnet.pipeline.datafiles import load_npz, scale_pixels
-from scratchnet.pipeline.live import epoch_record
-from scratchnet.pipeline.modelfile import save_model
-from scratchnet.pipeline.progress import epoch_log
-from scratchnet.pipeline.recipe import build_model, build_training, distorted_epochs
-from scratchnet.pipeline.threads import blas_threads
+from scratchnet.base import atomic, boundary
+from scratchnet.base.errors import DivergenceError
+from scratchnet.base.formats import load_npz, scale_pixels
+from scratchnet.config import schema
+from scratchnet.nn import checkpoint
+from scratchnet.nn.blas import blas_threads
+from scratchnet.training import advice
+from scratchnet.training.live import epoch_record
+from scratchnet.training.params import ModelParams, TrainParams
+from scratchnet.training.progress import epoch_log
+from scratchnet.training.recipe import build_model, train_model
 
 
 def main():
@@ -20,30 +23,45 @@ def main():
     parser.add_argument("live", help="the DVCLive directory of the per-epoch record")
     args = parser.parse_args()
 
-    p = params.load("model", "train")
+    model_params, train = schema.load(ModelParams, TrainParams)
     X_train, y_train = load_npz(os.path.join(args.split_dir, "train.npz"))
     X_val, y_val = load_npz(os.path.join(args.split_dir, "val.npz"))
 
-    model = build_model(p.model)
-    optimizer, schedule, config = build_training(p.train, model)
-    X_train = scale_pixels(X_train)
+    model = build_model(model_params)
     try:
-        with blas_threads(p.train.threads), epoch_log(p.train.epochs) as log, epoch_record(args.live) as record, \
-                distorted_epochs(p.train, X_train) as epoch_images:
-            history = fit(model, optimizer, X_train, y_train, scale_pixels(X_val), y_val, config, schedule=schedule,
-                          on_epoch=lambda r: (log(r), record(r)), epoch_images=epoch_images)
-    except DivergenceError as e:
-        raise advice.divergence(e, p.train) from None
+        with blas_threads(train.threads), epoch_log(train.fit.epochs) as log, epoch_record(args.live) as record:
 
-    saved = {"model": params.as_dict(p.model), "train": params.as_dict(p.train),
-             "best_epoch": history.best_epoch, "epochs_run": len(history.records)}
-    with atomic.outputs() as out:
-        save_model(out, args.model, model, saved)
+            def on_epoch(r):
+                record(r)  # the record first: whoever sees the epoch's line finds it in the record
+                log(r)
+
+            history = train_model(
+                model,
+                train.new_optimizer(),
+                train,
+                scale_pixels(X_train),
+                y_train,
+                scale_pixels(X_val),
+                y_val,
+                on_epoch=on_epoch,
+            )
+    except DivergenceError as e:
+        raise advice.divergence(e, train) from None
+
+    saved = {
+        "model": schema.as_dict(model_params),
+        "train": schema.as_dict(train),
+        "best_epoch": history.best_epoch,
+        "epochs_run": len(history.records),
+    }
+    with atomic.outputs() as out, out.open(args.model, "wb") as f:
+        checkpoint.save(model, f, saved)
     best = history.records[history.best_epoch - 1]
-    peak_mb = peak_rss_mb()
-    print(f"train: best epoch {history.best_epoch} of {len(history.records)}, "
-          f"val_loss {best['val_loss']:.4f}, val_accuracy {best['val_accuracy']:.4f}, "
-          f"peak memory {peak_mb} MB")
+    print(
+        f"train: best epoch {history.best_epoch} of {len(history.records)}, "
+        f"val_loss {best['val_loss']:.4f}, val_accuracy {best['val_accuracy']:.4f}, "
+        f"peak memory {peak_rss_mb()} MB"
+    )
 
 
 def peak_rss_mb():
@@ -53,4 +71,4 @@ def peak_rss_mb():
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    boundary.run(main)

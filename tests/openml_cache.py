@@ -5,6 +5,7 @@ and reads that file instead of the network when it exists (its own tests serve
 files the same way). The data set here has mnist_784's name, version, id, columns
 (pixel1..pixel784 numeric, class nominal 0..9) and ARFF format, with the rows given.
 """
+
 import gzip
 import hashlib
 import json
@@ -25,21 +26,50 @@ def arff_text(X, y):
 def responses(X, y):
     """{url path: response bytes} for every request fetch_openml('mnist_784', version=1) makes."""
     arff = arff_text(X, y).encode()
-    feature = lambda i, name, kind, target: {  # noqa: E731
-        "index": str(i), "name": name, "data_type": kind, "is_target": target, "is_ignore": "false",
-        "is_row_identifier": "false", "number_of_missing_values": "0"}
+    feature = lambda i, name, kind, target: {
+        "index": str(i),
+        "name": name,
+        "data_type": kind,
+        "is_target": target,
+        "is_ignore": "false",
+        "is_row_identifier": "false",
+        "number_of_missing_values": "0",
+    }
     features = [feature(i, f"pixel{i + 1}", "numeric", "false") for i in range(X.shape[1])]
     features.append(feature(X.shape[1], "class", "nominal", "true"))
-    description = {"id": str(DATA_ID), "name": "mnist_784", "version": "1", "format": "ARFF",
-                   "url": ARFF_URL, "file_id": str(FILE_ID), "default_target_attribute": "class",
-                   "status": "active", "md5_checksum": hashlib.md5(arff).hexdigest()}
-    qualities = [{"name": "NumberOfInstances", "value": f"{len(X)}.0"},
-                 {"name": "NumberOfFeatures", "value": f"{X.shape[1] + 1}.0"}]
+    description = {
+        "id": str(DATA_ID),
+        "name": "mnist_784",
+        "version": "1",
+        "format": "ARFF",
+        "url": ARFF_URL,
+        "file_id": str(FILE_ID),
+        "default_target_attribute": "class",
+        "status": "active",
+        "md5_checksum": hashlib.md5(arff).hexdigest(),
+    }
+    qualities = [
+        {"name": "NumberOfInstances", "value": f"{len(X)}.0"},
+        {"name": "NumberOfFeatures", "value": f"{X.shape[1] + 1}.0"},
+    ]
     api = "api/v1/json/data"
     return {
-        f"{api}/list/data_name/mnist_784/limit/2/data_version/1":
-            json.dumps({"data": {"dataset": [{"did": DATA_ID, "name": "mnist_784", "version": 1,
-                                              "status": "active", "format": "ARFF", "file_id": FILE_ID}]}}),
+        f"{api}/list/data_name/mnist_784/limit/2/data_version/1": json.dumps(
+            {
+                "data": {
+                    "dataset": [
+                        {
+                            "did": DATA_ID,
+                            "name": "mnist_784",
+                            "version": 1,
+                            "status": "active",
+                            "format": "ARFF",
+                            "file_id": FILE_ID,
+                        }
+                    ]
+                }
+            }
+        ),
         f"{api}/{DATA_ID}": json.dumps({"data_set_description": description}),
         f"{api}/features/{DATA_ID}": json.dumps({"data_features": {"feature": features}}),
         f"{api}/qualities/{DATA_ID}": json.dumps({"data_qualities": {"quality": qualities}}),

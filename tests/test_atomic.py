@@ -1,37 +1,39 @@
 """All-or-nothing outputs: a failure part way leaves the previous set whole and no temporary behind."""
+
 import os
 
 import numpy as np
 import pytest
 
-from scratchnet.pipeline import atomic
+from scratchnet.base import atomic
 
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt, RuntimeError])
 def test_interrupted_write_keeps_the_previous_file(tmp_path, interrupt):
     path = tmp_path / "out" / "metrics.json"
     atomic.write_text(path, "previous\n")
-    with pytest.raises(interrupt):
-        with atomic.outputs() as out:
-            with out.open(path) as f:
-                f.write("half of the new cont")
-            raise interrupt()
+    with pytest.raises(interrupt), atomic.outputs() as out:
+        with out.open(path) as f:
+            f.write("half of the new cont")
+        raise interrupt()
     assert path.read_text() == "previous\n"
     assert os.listdir(path.parent) == ["metrics.json"]
 
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), OSError(28, "No space left on device")])
 def test_a_failure_after_some_outputs_leaves_the_whole_previous_set(tmp_path, interrupt):
-    paths = [tmp_path / "reports" / "metrics.json", tmp_path / "reports" / "figures" / "a.png",
-             tmp_path / "reports" / "figures" / "b.png"]
+    paths = [
+        tmp_path / "reports" / "metrics.json",
+        tmp_path / "reports" / "figures" / "a.png",
+        tmp_path / "reports" / "figures" / "b.png",
+    ]
     with atomic.outputs() as out:
         for path in paths:
             out.write_text(path, "run 1")
-    with pytest.raises(type(interrupt)):
-        with atomic.outputs() as out:
-            out.write_text(paths[0], "run 2")
-            out.write_text(paths[1], "run 2")
-            raise interrupt  # before b.png: the new set is incomplete
+    with pytest.raises(type(interrupt)), atomic.outputs() as out:
+        out.write_text(paths[0], "run 2")
+        out.write_text(paths[1], "run 2")
+        raise interrupt  # before b.png: the new set is incomplete
     assert [p.read_text() for p in paths] == ["run 1"] * 3
     assert sorted(os.listdir(tmp_path / "reports")) == ["figures", "metrics.json"]
     assert sorted(os.listdir(tmp_path / "reports" / "figures")) == ["a.png", "b.png"]

@@ -1,23 +1,37 @@
 """`make bench`'s bookkeeping (no timing is asserted: benchmarks are not tests): the summary and table
 from given rounds, the busy process of contended rounds started and stopped, the train stage's memory."""
+
 import os
 
 import pytest
-
-from scratchnet.tools import bench
-from scratchnet.tools.pipeline_bench import train_stage_peak_rss
-
 from pipeline_helpers import PROJECT_ROOT
+
+from tools import bench
+from tools.pipeline_bench import train_stage_peak_rss
 
 NAMES = ["scratchnet@1", "scratchnet@2", "pytorch@1", "pytorch@2"]
 
 
 def rounds():
     def row(kind, scratch1, scratch2, torch1, torch2):
-        return {"kind": kind, "matmul_gflops": {1: 100.0, 2: 200.0}, "scratchnet@1": scratch1,
-                "scratchnet@2": scratch2, "pytorch@1": torch1, "pytorch@2": torch2, "evaluate": 0.05, "predict": 0.35}
-    return [row("free", 1.0, 0.8, 2.0, 1.0), row("free", 1.2, 0.6, 2.0, 1.2), row("free", 1.1, 0.7, 2.0, 1.0),
-            row("contended", 1.21, 5.0, 2.5, 9.0), row("contended", 1.0, 3.0, 2.4, 7.0)]
+        return {
+            "kind": kind,
+            "matmul_gflops": {1: 100.0, 2: 200.0},
+            "scratchnet@1": scratch1,
+            "scratchnet@2": scratch2,
+            "pytorch@1": torch1,
+            "pytorch@2": torch2,
+            "evaluate": 0.05,
+            "predict": 0.35,
+        }
+
+    return [
+        row("free", 1.0, 0.8, 2.0, 1.0),
+        row("free", 1.2, 0.6, 2.0, 1.2),
+        row("free", 1.1, 0.7, 2.0, 1.0),
+        row("contended", 1.21, 5.0, 2.5, 9.0),
+        row("contended", 1.0, 3.0, 2.4, 7.0),
+    ]
 
 
 def test_summary_takes_ratios_within_rounds_and_medians():
@@ -71,4 +85,5 @@ def test_the_distorted_epoch_is_compared_with_the_clean_one_round_by_round():
     s = bench.summarize(rows, NAMES + ["scratchnet+distort@1"])
     assert s["distorted_over_clean"] == pytest.approx({"median": 1.2, "min": 1.0, "max": 1.5})  # free rounds only
     assert "epoch with affine + elastic distortions / without" in bench.table(
-        {"summary": s, "update_path": "sgemm", "train_peak_rss_mb": 300})
+        {"summary": s, "update_path": "sgemm", "train_peak_rss_mb": 300}
+    )

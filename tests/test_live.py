@@ -1,4 +1,5 @@
 """Live training metrics: while `dvc exp run` trains, its DVCLive record advances epoch by epoch."""
+
 import json
 import subprocess
 import time
@@ -13,8 +14,14 @@ def test_the_metrics_file_of_a_running_experiment_advances(tmp_path):
     repo.set_params({"train.epochs": EPOCHS})
     repo.commit("watch this one")
     live = repo.file("reports/live/metrics.json")
-    proc = subprocess.Popen([str(DVC), "exp", "run"], cwd=repo.path, env=repo.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(DVC), "exp", "run"],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seen, shown_running = [], False
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:
@@ -25,8 +32,9 @@ def test_the_metrics_file_of_a_running_experiment_advances(tmp_path):
         if step is not None and (not seen or step != seen[-1]):
             seen.append(step)
             if not shown_running and 2 <= step < EPOCHS - 10:  # `dvc exp show` sees the run, live
-                table = subprocess.run([str(DVC), "exp", "show", "--csv"], cwd=repo.path, env=repo.env,
-                                       capture_output=True, text=True).stdout
+                table = subprocess.run(
+                    [str(DVC), "exp", "show", "--csv"], cwd=repo.path, env=repo.env, capture_output=True, text=True
+                ).stdout
                 shown_running = "Running" in table
         time.sleep(0.05)
     output = proc.communicate(timeout=300)[0]

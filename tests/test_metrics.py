@@ -1,4 +1,5 @@
 """Metrics and report helpers against scikit-learn's implementations and hand-computed cases."""
+
 import json
 
 import numpy as np
@@ -41,8 +42,10 @@ def test_reliability_and_ece_by_hand():
     bins, ece = metrics.reliability(y, proba, n_bins=10)
     assert sum(b["count"] for b in bins) == 4
     full = [b for b in bins if b["count"]]
-    assert [(b["lower"], b["count"], b["accuracy"]) for b in full] == [(pytest.approx(0.5), 2, 1.0),
-                                                                        (pytest.approx(0.9), 2, 0.5)]
+    assert [(b["lower"], b["count"], b["accuracy"]) for b in full] == [
+        (pytest.approx(0.5), 2, 1.0),
+        (pytest.approx(0.9), 2, 0.5),
+    ]
     assert ece == pytest.approx(0.5 * abs(1.0 - 0.6) + 0.5 * abs(0.5 - 0.95))
 
 
@@ -73,14 +76,19 @@ def test_worst_mistakes_are_the_most_confident_wrong_predictions():
 
 
 def test_an_undefined_metric_is_null_with_its_reason_and_json_stays_strict():
-    from scratchnet.pipeline.atomic import dumps
-    results = {"train": {"accuracy": 1.0, "loss": 0.0}, "val": {"accuracy": 0.9, "loss": 0.3},
-               "test": {"accuracy": 0.9, "loss": 0.3}}
+    from scratchnet.base.atomic import dumps
+
+    results = {
+        "train": {"accuracy": 1.0, "loss": 0.0},
+        "val": {"accuracy": 0.9, "loss": 0.3},
+        "test": {"accuracy": 0.9, "loss": 0.3},
+    }
     summary = metrics.summary(results, best_epoch=3, epochs=5)
     assert summary["loss_gap"] is None and "training loss is 0" in summary["undefined"]["loss_gap"]
     assert json.loads(dumps(summary))["loss_gap"] is None
     results["train"]["loss"] = 0.1
-    assert metrics.summary(results, 3, 5)["loss_gap"] == pytest.approx(2.0) and "undefined" not in \
-        metrics.summary(results, 3, 5)
+    assert metrics.summary(results, 3, 5)["loss_gap"] == pytest.approx(2.0) and "undefined" not in metrics.summary(
+        results, 3, 5
+    )
     with pytest.raises(ValueError):
         dumps({"loss": float("nan")})

@@ -1,20 +1,37 @@
 """params.yaml validation: every problem named with its key, its value and what is allowed."""
+
 import copy
-
-import pytest
-from ruamel.yaml import YAML
-
-from pipeline_helpers import PROJECT_ROOT
 import dataclasses
 
-from scratchnet.pipeline import params
-from scratchnet.pipeline.errors import ParamsError
+import pytest
+from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT
+from ruamel.yaml import YAML
+
+from scratchnet import params
+from scratchnet.base.errors import ParamsError
+from scratchnet.config import schema
+from scratchnet.splits import SplitParams
+from scratchnet.training.params import TrainParams
 
 
 @pytest.fixture
 def raw():
-    with open(PROJECT_ROOT / "params.yaml", encoding="utf-8") as f:
+    with open(DEFAULT_PARAMS, encoding="utf-8") as f:
         return YAML(typ="safe", pure=True).load(f)
+
+
+def value(p, dotted):
+    """A validated value as params.yaml spells it."""
+    section, key = dotted.split(".")
+    return schema.as_dict(getattr(p, section))[key]
+
+
+def test_the_shipped_params_yaml_validates_with_the_same_keys(raw):
+    """Whatever a user changed in params.yaml, it still holds every key the tests' copy holds."""
+    with open(PROJECT_ROOT / "params.yaml", encoding="utf-8") as f:
+        shipped = YAML(typ="safe", pure=True).load(f)
+    params.validate(shipped)
+    assert {s: set(k) for s, k in shipped.items()} == {s: set(k) for s, k in raw.items()}
 
 
 def test_the_shipped_params_validate_into_typed_sections(raw):
@@ -24,56 +41,62 @@ def test_the_shipped_params_validate_into_typed_sections(raw):
         assert isinstance(section, section_class)
     # Every value in the file is the value in its section, converted to the field's type.
     for name, values in raw.items():
-        as_written = params.as_dict(getattr(p, name))
+        as_written = schema.as_dict(getattr(p, name))
         assert as_written.keys() == values.keys()
         for key, value in values.items():
             assert as_written[key] == value, f"{name}.{key}"
 
 
 def test_every_schema_key_is_in_params_yaml(raw):
-    assert {s: set(k) for s, k in raw.items()} == {s: set(params.keys(c)) for s, c in params.SECTIONS.items()}
+    assert {s: set(k) for s, k in raw.items()} == {s: set(schema.keys(c)) for s, c in params.SECTIONS.items()}
 
 
 def test_sections_are_frozen(raw):
     p = params.validate(raw)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        p.train.lr = 1.0
+        p.train.threads = 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.train.fit.lam = 1.0
 
 
 def test_choices_come_from_the_registries(raw):
-    from scratchnet.mnist.sources import SOURCES
-    from scratchnet.mnist.split import SPLITS
     from scratchnet.nn.optim import OPTIMIZERS
     from scratchnet.nn.schedules import SCHEDULES
-    for key, registry in (("train.optimizer", OPTIMIZERS), ("train.schedule", SCHEDULES), ("data.source", SOURCES),
-                          ("split.method", SPLITS)):
+    from scratchnet.sources.registry import SOURCES
+    from scratchnet.splits import SPLITS
+
+    for key, registry in (
+        ("train.optimizer", OPTIMIZERS),
+        ("train.schedule", SCHEDULES),
+        ("data.source", SOURCES),
+        ("split.method", SPLITS),
+    ):
         section, name = key.split(".")
         for choice in registry:
-            assert getattr(params.validate(bad(raw, key, choice)), section).__getattribute__(name) == choice
+            assert value(params.validate(bad(raw, key, choice)), key) == choice
         with pytest.raises(ParamsError, match=f"expected one of {', '.join(registry)}"):
             params.validate(bad(raw, key, "no-such-choice"))
 
 
 def test_a_stage_validates_only_the_sections_it_reads(raw):
     raw["train"]["lr"] = -1
-    p = params.validate(raw, sections=("split",))
-    assert p.split is not None and p.train is None
+    [split] = schema.validate(raw, SplitParams)
+    assert isinstance(split, SplitParams)
     with pytest.raises(ParamsError, match="train.lr = -1"):
-        params.validate(raw, sections=("train",))
+        schema.validate(raw, TrainParams)
 
 
-@pytest.mark.parametrize("value, expected", [("1e-4", 1e-4), ("0.0001", 1e-4), (1e-4, 1e-4), (0, 0.0),
-                                             ("5e-05", 5e-5)])
+@pytest.mark.parametrize("value, expected", [("1e-4", 1e-4), ("0.0001", 1e-4), (1e-4, 1e-4), (0, 0.0), ("5e-05", 5e-5)])
 def test_numbers_written_back_as_strings_are_numbers(raw, value, expected):
     raw["train"]["lambda"] = value
-    assert params.validate(raw).train.lam == pytest.approx(expected)
-    assert isinstance(params.validate(raw).train.lam, float)
+    assert params.validate(raw).train.fit.lam == pytest.approx(expected)
+    assert isinstance(params.validate(raw).train.fit.lam, float)
 
 
 def test_exp_run_set_rewrite_reads_back_as_floats(tmp_path):
     """What `dvc exp run -S train.lambda=1e-4` writes (ruamel round trip) is read as a float."""
     yaml = YAML()
-    with open(PROJECT_ROOT / "params.yaml", encoding="utf-8") as f:
+    with open(DEFAULT_PARAMS, encoding="utf-8") as f:
         doc = yaml.load(f)
     doc["train"]["lambda"] = yaml.load("1e-4")  # YAML 1.2 reads this as the float 0.0001
     doc["train"]["tol"] = "1e-7"  # and as a plain YAML 1.1 reader would hand it back
@@ -81,7 +104,7 @@ def test_exp_run_set_rewrite_reads_back_as_floats(tmp_path):
     with open(path, "w", encoding="utf-8") as f:
         yaml.dump(doc, f)
     p = params.load(path=str(path))
-    assert p.train.lam == pytest.approx(1e-4) and p.train.tol == pytest.approx(1e-7)
+    assert p.train.fit.lam == pytest.approx(1e-4) and p.train.fit.tol == pytest.approx(1e-7)
 
 
 def bad(raw, dotted, value):
@@ -104,7 +127,7 @@ CASES = [
     ("train.lr", float("nan"), "train.lr = nan"),
     ("train.lambda", -1e-4, "train.lambda = -0.0001 is not allowed: expected a number >= 0"),
     ("train.batch_size", 0, "train.batch_size = 0 is not allowed: expected an integer in 1..65,536"),
-    ("train.batch_size", 10 ** 9, "train.batch_size = 1000000000 is not allowed: expected an integer in 1..65,536"),
+    ("train.batch_size", 10**9, "train.batch_size = 1000000000 is not allowed: expected an integer in 1..65,536"),
     ("train.batch_size", 64.5, "train.batch_size = 64.5"),
     ("train.batch_size", 64.0, "train.batch_size = 64.0"),
     ("train.epochs", 0, "train.epochs = 0 is not allowed: expected an integer in 1..1,000,000"),
@@ -112,14 +135,26 @@ CASES = [
     ("train.lr", 1e-50, r"train.lr = 1e-50 is not allowed: expected a number > 0, also in float32"),
     ("train.lr", 1e39, r"train.lr = 1e\+39 is not allowed"),
     ("train.eps", 1e-46, "train.eps = 1e-46 is not allowed: expected a number > 0, also in float32"),
-    ("train.beta2", 0.999999999, r"train.beta2 = 0.999999999 is not allowed: expected a number in \[0, 1\), also in float32"),
-    ("split.seed", 2 ** 32, r"split.seed = 4294967296 is not allowed: expected an integer in \[0, 2\*\*32\)"),
+    (
+        "train.beta2",
+        0.999999999,
+        r"train.beta2 = 0.999999999 is not allowed: expected a number in \[0, 1\), also in float32",
+    ),
+    ("split.seed", 2**32, r"split.seed = 4294967296 is not allowed: expected an integer in \[0, 2\*\*32\)"),
     ("train.seed", -1, r"train.seed = -1 is not allowed"),
-    ("model.hidden_sizes", [100_000], r"model.hidden_sizes = \[100000\] is not allowed: expected a non-empty list of "
-                                      r"at most 16 integers in 1..16384, with at most 50,000,000 weights"),
+    (
+        "model.hidden_sizes",
+        [100_000],
+        r"model.hidden_sizes = \[100000\] is not allowed: expected a non-empty list of "
+        r"at most 16 integers in 1..16384, with at most 50,000,000 weights",
+    ),
     ("model.hidden_sizes", [10_000] * 3, r"model.hidden_sizes = \[10000, 10000, 10000\] is not allowed"),
-    ("evaluate.calibration_bins", 10 ** 6, r"evaluate.calibration_bins = 1000000 is not allowed: expected an integer in 2..1000"),
-    ("evaluate.n_misclassified", 10 ** 6, r"expected an integer in 1..400"),
+    (
+        "evaluate.calibration_bins",
+        10**6,
+        r"evaluate.calibration_bins = 1000000 is not allowed: expected an integer in 2..1000",
+    ),
+    ("evaluate.n_misclassified", 10**6, r"expected an integer in 1..400"),
     ("train.tol", -1e-6, "train.tol = -1e-06 is not allowed: expected a number >= 0"),
     ("train.optimizer", "rmsprop", "train.optimizer = 'rmsprop' is not allowed: expected one of sgd, momentum, adam"),
     ("train.nesterov", "yes", "train.nesterov = 'yes' is not allowed: expected true or false"),
@@ -160,10 +195,15 @@ def test_bad_values_name_key_value_and_what_is_allowed(raw, dotted, value, messa
         params.validate(bad(raw, dotted, value))
 
 
-@pytest.mark.parametrize("section, key, suggestion", [
-    ("train", "lamda", "train.lambda"), ("train", "learning_rate", None), ("model", "hiden_sizes", "model.hidden_sizes"),
-    ("train", "batchsize", "train.batch_size"),
-])
+@pytest.mark.parametrize(
+    "section, key, suggestion",
+    [
+        ("train", "lamda", "train.lambda"),
+        ("train", "learning_rate", None),
+        ("model", "hiden_sizes", "model.hidden_sizes"),
+        ("train", "batchsize", "train.batch_size"),
+    ],
+)
 def test_unknown_keys_are_errors_with_a_suggestion(raw, section, key, suggestion):
     raw[section][key] = 0.1
     with pytest.raises(ParamsError, match=f"unknown key {section}.{key}") as info:
@@ -191,21 +231,24 @@ def test_idx_source_needs_a_directory_with_the_files(raw, tmp_path):
     raw["data"]["source"] = "idx"
     assert params.validate(raw).data.source == "idx"  # only the fetch stage reads the files
     with pytest.raises(ParamsError, match="data.idx_dir = '' is not allowed with data.source idx: it is empty"):
-        params.validate(raw, check_files=True)
+        params.validate(raw).data.check_files()
     raw["data"]["idx_dir"] = str(tmp_path / "nowhere")
     with pytest.raises(ParamsError, match="no such directory"):
-        params.validate(raw, check_files=True)
+        params.validate(raw).data.check_files()
     raw["data"]["idx_dir"] = str(tmp_path)
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
     with pytest.raises(ParamsError, match=r"missing train-labels-idx1-ubyte\[.gz\], t10k-images"):
-        params.validate(raw, check_files=True)
+        params.validate(raw).data.check_files()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("train: {lr: [unclosed\n", "not valid YAML"),
-    ("- just\n- a list\n", "expected sections"),
-    ("train: 5\n", "section 'train' must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("train: {lr: [unclosed\n", "not valid YAML"),
+        ("- just\n- a list\n", "expected sections"),
+        ("train: 5\n", "section 'train' must be a mapping"),
+    ],
+)
 def test_broken_files(tmp_path, text, message):
     path = tmp_path / "params.yaml"
     path.write_text(text)
@@ -228,13 +271,16 @@ def test_not_utf8_not_a_file_and_too_large(tmp_path):
 def test_a_yaml_alias_bomb_gives_a_short_message(tmp_path):
     """Nine levels of aliases expand to 10**9 items; the error names the key in a few hundred characters."""
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
-              f"*a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
-    text = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8").replace("  lr: 0.001", "  lr: *a8")
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
+        f"*a{i - 1}, *a{i - 1}, *a{i - 1}]"
+        for i in range(1, 9)
+    ]
+    text = DEFAULT_PARAMS.read_text(encoding="utf-8").replace("  lr: 0.001", "  lr: *a8")
     path = tmp_path / "params.yaml"
     path.write_text("\n".join(lines) + "\n" + text)
     with pytest.raises(ParamsError, match=r"train.lr = \[\[\[\.\.\.\], ") as info:
-        params.load("train", path=str(path))
+        schema.load(TrainParams, path=str(path))
     lines = str(info.value).splitlines()
     assert len(lines) == 11 and max(map(len, lines)) < 500, lines  # 9 unknown sections, lr, the header
 
@@ -245,26 +291,37 @@ def test_missing_file(tmp_path):
 
 
 def test_distortions_are_off_by_default(raw):
-    from scratchnet.mnist.distort import Distortion
     train = params.validate(raw).train
-    assert (train.affine_shift, train.affine_rotation, train.affine_scale, train.affine_shear,
-            train.elastic_alpha) == (0, 0, 0, 0, 0)
-    assert Distortion.from_params(train) is None
+    assert [
+        train.values[k] for k in ("affine_shift", "affine_rotation", "affine_scale", "affine_shear", "elastic_alpha")
+    ] == [0, 0, 0, 0, 0]
+    assert train.distortion is None
 
 
-@pytest.mark.parametrize("key, value", [("affine_shift", 2), ("affine_rotation", 15), ("affine_scale", 0.15),
-                                        ("affine_shear", 10), ("elastic_alpha", 34)])
+@pytest.mark.parametrize(
+    "key, value",
+    [("affine_shift", 2), ("affine_rotation", 15), ("affine_scale", 0.15), ("affine_shear", 10), ("elastic_alpha", 34)],
+)
 def test_any_distortion_key_turns_distortions_on(raw, key, value):
-    from scratchnet.mnist.distort import Distortion
-    distortion = Distortion.from_params(params.validate(bad(raw, f"train.{key}", value)).train)
+    distortion = params.validate(bad(raw, f"train.{key}", value)).train.distortion
     assert distortion is not None and distortion.is_on
 
 
-@pytest.mark.parametrize("key, value", [("affine_shift", 13), ("affine_rotation", 180), ("affine_scale", 0.99),
-                                        ("affine_shear", 89.9), ("elastic_alpha", 100), ("elastic_sigma", 28),
-                                        ("elastic_sigma", 0.1), ("affine_rotation", "15")])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("affine_shift", 13),
+        ("affine_rotation", 180),
+        ("affine_scale", 0.99),
+        ("affine_shear", 89.9),
+        ("elastic_alpha", 100),
+        ("elastic_sigma", 28),
+        ("elastic_sigma", 0.1),
+        ("affine_rotation", "15"),
+    ],
+)
 def test_distortion_bounds_are_inclusive_where_they_say_so(raw, key, value):
-    assert getattr(params.validate(bad(raw, f"train.{key}", value)).train, key) == float(value)
+    assert params.validate(bad(raw, f"train.{key}", value)).train.values[key] == float(value)
 
 
 def test_the_official_split_ignores_test_fraction(raw):

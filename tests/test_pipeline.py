@@ -5,8 +5,8 @@ repository is shared by the tests that only read its outputs; tests that change
 params or rerun stages work on a copy of that finished repository (outputs and
 .dvc/cache included).
 """
+
 import csv
-import dataclasses
 import hashlib
 import json
 import math
@@ -18,12 +18,25 @@ import subprocess
 
 import numpy as np
 import pytest
+from pipeline_helpers import (
+    BIN,
+    DVC,
+    EPOCHS,
+    SAMPLE_ROWS,
+    STAGES,
+    changed_param_sections,
+    load_npz,
+    make_project_repo,
+    sha256_file,
+    stages_reported,
+    subprocess_env,
+    write_mnist_idx,
+)
 
-from pipeline_helpers import (BIN, DVC, EPOCHS, SAMPLE_ROWS, STAGES, changed_param_sections, load_npz,
-                              make_project_repo, sha256_file, stages_reported, subprocess_env,
-                              write_mnist_idx)
+from scratchnet import params
+from scratchnet.base import atomic
+from scratchnet.config import schema
 from scratchnet.nn import checkpoint
-from scratchnet.pipeline import atomic, params
 
 SPLIT_SIZES = {"train": 4000, "val": 500, "test": 500}  # 5,000 rows, val and test fractions 0.1
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -57,6 +70,7 @@ def read_csv(path, delimiter=","):
 
 
 # --- 1. the whole pipeline on the sample source -------------------------------------
+
 
 def test_repro_runs_every_stage(pipeline):
     _, output = pipeline
@@ -133,9 +147,10 @@ def test_split_partitions_the_raw_digits(pipeline):
         expected = np.bincount(y, minlength=10) * len(y_part) / len(y)
         assert np.all(np.abs(np.bincount(y_part, minlength=10) - expected) <= 1), name
     # Together the parts are exactly the fetched digits, each once.
-    rows = lambda X_, y_: sorted(a.tobytes() + bytes([b]) for a, b in zip(X_, y_))  # noqa: E731
-    assert rows(np.concatenate([p[0] for p in parts.values()]),
-                np.concatenate([p[1] for p in parts.values()])) == rows(X, y)
+    rows = lambda X_, y_: sorted(a.tobytes() + bytes([b]) for a, b in zip(X_, y_))
+    assert rows(np.concatenate([p[0] for p in parts.values()]), np.concatenate([p[1] for p in parts.values()])) == rows(
+        X, y
+    )
 
 
 def test_predictions_csv(pipeline):
@@ -151,10 +166,12 @@ def test_predictions_csv(pipeline):
     assert np.mean(actual == predicted) == pytest.approx(metrics["test"]["accuracy"], abs=1e-12)
 
 
-@pytest.mark.parametrize("name", ["loss", "accuracy", "confusion", "features", "misclassified",
-                                  "embedding", "reliability"])
+@pytest.mark.parametrize(
+    "name", ["loss", "accuracy", "confusion", "features", "misclassified", "embedding", "reliability"]
+)
 def test_figures_are_png_images(pipeline, name):
     import matplotlib.image
+
     repo, _ = pipeline
     path = repo.file(f"reports/figures/{name}.png")
     assert path.read_bytes()[:8] == PNG_SIGNATURE
@@ -231,13 +248,51 @@ def test_repro_reruns_only_what_a_change_affects(finished_repo, tmp_path, case):
         assert provenance["sha256"] == hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
 
 
+# --- 2b. which stages an edit of each package makes stale -------------------------------------
+
+# README's table (docs/architecture.md): a package edited, the stages `dvc status` then reports.
+# Stages further down run afterwards only if the stage's outputs change.
+STALE = {
+    "scratchnet/__init__.py": {"fetch", "split", "train", "evaluate"},
+    "scratchnet/base/errors.py": {"fetch", "split", "train", "evaluate"},
+    "scratchnet/config/schema.py": {"fetch", "split", "train", "evaluate"},
+    "scratchnet/sources/idx.py": {"fetch"},
+    "scratchnet/splits.py": {"split"},
+    "scratchnet/nn/optim.py": {"train", "evaluate"},
+    "scratchnet/training/progress.py": {"train"},
+    "scratchnet/report/plots.py": {"evaluate"},
+    "scratchnet/predict/cli.py": set(),
+    "scratchnet/__main__.py": set(),
+    "scratchnet/estimator.py": set(),
+    "scratchnet/params.py": set(),
+    "tools/bench.py": set(),
+}
+
+
+def test_an_edit_makes_stale_exactly_the_stages_that_run_it(finished_repo):
+    repo = finished_repo
+    assert json.loads(repo.dvc("status", "--json").stdout) == {}
+    for module, expected in STALE.items():
+        path = repo.file(module)
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + "# an edit\n", encoding="utf-8")
+        stale = set(json.loads(repo.dvc("status", "--json").stdout))
+        path.write_text(original, encoding="utf-8")
+        assert stale == expected, module
+    packages = {p.relative_to(repo.path).parts[1].removesuffix(".py")
+                for p in repo.file("scratchnet").rglob("*.py")}
+    covered = {m.split("/")[1].removesuffix(".py") for m in STALE if m.startswith("scratchnet/")}
+    assert packages == covered  # every package of the library is in the table
+
+
 # --- 3. dvc metrics diff --------------------------------------------------------------
+
 
 def test_metrics_diff_after_changing_lambda(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs for the first lambda")
     committed = json.loads(repo.git("show", "HEAD:reports/metrics.json").stdout)
-    old_lambda = params.load(path=repo.file("params.yaml")).train.lam
+    old_lambda = params.load(path=repo.file("params.yaml")).train.fit.lam
     repo.set_params({"train.lambda": old_lambda * 10})
     repo.dvc("repro")
 
@@ -256,15 +311,20 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
 
 # --- 4. dvc exp run -S --------------------------------------------------------------------
 
+
 def test_exp_run_sets_lambda_as_a_number(finished_repo):
     repo = finished_repo
     before = params.load(path=repo.file("params.yaml"))
-    assert before.train.lam != 1e-4
+    assert before.train.fit.lam != 1e-4
     repo.dvc("exp", "run", "-S", "train.lambda=1e-4")
 
     show = json.loads(repo.dvc("exp", "show", "--json").stdout)
-    found = [rev["data"] for baseline in show for experiment in baseline.get("experiments") or []
-             for rev in experiment["revs"]]
+    found = [
+        rev["data"]
+        for baseline in show
+        for experiment in baseline.get("experiments") or []
+        for rev in experiment["revs"]
+    ]
     assert len(found) == 1, show
     exp_params = found[0]["params"]["params.yaml"]["data"]
     exp_metrics = found[0]["metrics"]["reports/metrics.json"]["data"]
@@ -277,11 +337,13 @@ def test_exp_run_sets_lambda_as_a_number(finished_repo):
 
     # params.yaml as dvc rewrote it: lambda is the float 1e-4, every other value unchanged.
     after = params.load(path=repo.file("params.yaml"))
-    assert isinstance(after.train.lam, float) and after.train.lam == 0.0001
-    assert dataclasses.replace(after, train=dataclasses.replace(after.train, lam=before.train.lam)) == before
+    assert isinstance(after.train.fit.lam, float) and after.train.fit.lam == 0.0001
+    flat = lambda p: {name: schema.as_dict(getattr(p, name)) for name in params.SECTIONS}
+    assert flat(after) == {**flat(before), "train": {**flat(before)["train"], "lambda": 0.0001}}
 
 
 # --- 5. determinism -------------------------------------------------------------------------
+
 
 def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
     first, _ = pipeline
@@ -289,15 +351,22 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
     done = second.dvc("repro", "-f")
     ran, _ = stages_reported(done.stdout + done.stderr)
     assert ran == set(STAGES)
-    for path in ("data/raw/mnist.npz", "data/split/train.npz", "data/model/model.npz",
-                 "reports/metrics.json", "reports/per_class.json", "reports/predictions.csv"):
+    for path in (
+        "data/raw/mnist.npz",
+        "data/split/train.npz",
+        "data/model/model.npz",
+        "reports/metrics.json",
+        "reports/per_class.json",
+        "reports/predictions.csv",
+    ):
         assert sha256_file(second.file(path)) == sha256_file(first.file(path)), path
     # The live record differs only in the wall-clock seconds.
-    timeless = lambda repo: {k: v for k, v in live_tables(repo).items() if k != "seconds.tsv"}  # noqa: E731
+    timeless = lambda repo: {k: v for k, v in live_tables(repo).items() if k != "seconds.tsv"}
     assert timeless(first) == timeless(second) and len(timeless(first)) == 4
 
 
 # --- 6. when things go wrong --------------------------------------------------------------
+
 
 def leftover_temporaries(repo):
     """Files an interrupted atomic write would leave: .<name>.<random>.scratchnet-tmp beside the output."""
@@ -323,8 +392,11 @@ def test_divergence_writes_no_model_and_no_metrics(finished_repo):
     done = repo.dvc("repro", check=False)
     output = done.stdout + done.stderr
     assert done.returncode != 0
-    assert re.search(r"training diverged in epoch \d+: the training loss became nan; "
-                     r"try a smaller learning rate \(train.lr is 10.0\)", output), output
+    assert re.search(
+        r"training diverged in epoch \d+: the training loss became nan; "
+        r"try a smaller learning rate \(train.lr is 10.0\)",
+        output,
+    ), output
     assert not repo.file("data/model/model.npz").exists()
     assert sha256_file(repo.file("reports/metrics.json")) == metrics_before  # evaluate never ran
     assert not leftover_temporaries(repo)
@@ -332,8 +404,15 @@ def test_divergence_writes_no_model_and_no_metrics(finished_repo):
 
 def start_and_wait_for_training(repo, *cmd):
     """Start ``cmd`` in its own process group; return it once the first epoch is logged."""
-    proc = subprocess.Popen([str(c) for c in cmd], cwd=repo.path, env=repo.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(c) for c in cmd],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     seen = []
     for line in proc.stdout:
         seen.append(line)
@@ -353,8 +432,9 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
         proc, _ = start_and_wait_for_training(repo, DVC, "repro")
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole group
     else:
-        proc, _ = start_and_wait_for_training(repo, BIN / "python", "-m", "stages.train", "data/split",
-                                              "data/model/model.npz", "reports/live")
+        proc, _ = start_and_wait_for_training(
+            repo, BIN / "python", "-m", "stages.train", "data/split", "data/model/model.npz", "reports/live"
+        )
         proc.send_signal(signal.SIGTERM)
     rest = proc.communicate(timeout=120)[0]
     assert proc.returncode != 0, rest
@@ -375,16 +455,27 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
 
 # --- 7. the lambda sweep, as `make sweep` runs it ------------------------------------------
 
+
 def test_queued_grid_sweep_runs_two_at_a_time_and_writes_its_report(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs")
-    done = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "-S", "train.lambda=0.01,0.0001",
-                    "-S", "train.threads=1", "-j", "2", "--timeout", "400")
+    done = repo.run(
+        BIN / "python",
+        "-m",
+        "tools.sweep",
+        "-S",
+        "train.lambda=0.01,0.0001",
+        "-S",
+        "train.threads=1",
+        "-j",
+        "2",
+        "--timeout",
+        "400",
+    )
     lines = repo.file("reports/sweep.md").read_text(encoding="utf-8").splitlines()
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert header[:3] == ["experiment", "state", "train.lambda"], header  # the one param that differs
-    assert header[3:] == ["val acc", "test acc", "val loss", "test loss", "acc gap", "loss gap", "best epoch",
-                          "epochs"]
+    assert header[3:] == ["val acc", "test acc", "val loss", "test loss", "acc gap", "loss gap", "best epoch", "epochs"]
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
     assert sorted(float(row[2]) for row in rows) == [0.0001, 0.01], lines
     assert all(row[1] == "Success" for row in rows), lines
@@ -392,10 +483,14 @@ def test_queued_grid_sweep_runs_two_at_a_time_and_writes_its_report(finished_rep
     assert accuracies == sorted(accuracies, reverse=True)
 
     show = json.loads(repo.dvc("exp", "show", "--json").stdout)
-    by_lambda = {rev["data"]["params"]["params.yaml"]["data"]["train"]["lambda"]:
-                 rev["data"]["metrics"]["reports/metrics.json"]["data"]
-                 for baseline in show for experiment in baseline.get("experiments") or []
-                 for rev in experiment["revs"]}
+    by_lambda = {
+        rev["data"]["params"]["params.yaml"]["data"]["train"]["lambda"]: rev["data"]["metrics"]["reports/metrics.json"][
+            "data"
+        ]
+        for baseline in show
+        for experiment in baseline.get("experiments") or []
+        for rev in experiment["revs"]
+    }
     for row in rows:
         metrics = by_lambda[float(row[2])]
         assert row[3] == f"{100 * metrics['val']['accuracy']:.2f}%"
@@ -407,8 +502,7 @@ def test_a_failed_experiment_is_reported_with_its_log(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs")
     # lr 10 diverges: the experiment fails, and its log says why.
-    done = repo.run(BIN / "python", "-m", "scratchnet.tools.sweep", "-S", "train.lr=10.0", "--timeout", "400",
-                    check=False)
+    done = repo.run(BIN / "python", "-m", "tools.sweep", "-S", "train.lr=10.0", "--timeout", "400", check=False)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "--- dvc queue logs" in done.stderr and "training diverged" in done.stderr, done.stderr
     assert "error: 1 of 1 experiments failed" in done.stderr
@@ -421,7 +515,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def test_offline_plots_page_needs_no_network_and_renders(finished_repo, tmp_path):
     repo = finished_repo
-    done = repo.run(BIN / "python", "-m", "scratchnet.tools.plots_page")
+    done = repo.run(BIN / "python", "-m", "tools.plots_page")
     page = repo.file("reports/plots/index.html")
     html = page.read_text(encoding="utf-8")
     # No script, stylesheet or image from the network: Vega is inlined from vl-convert-python.
@@ -432,10 +526,27 @@ def test_offline_plots_page_needs_no_network_and_renders(finished_repo, tmp_path
     if CHROMIUM is None:
         pytest.skip("no chromium here to render the page (CI installs Debian's chromium)")
     dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000", "--enable-logging=stderr",
-         "--v=0", "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=15000",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert f'data-plots-rendered="{charts}/{charts}"' in dom.stdout, dom.stderr[-3000:]
     assert dom.stdout.count('class="marks"') >= charts  # one rendered SVG (or canvas) per chart
     assert "Uncaught" not in dom.stderr, dom.stderr[-3000:]

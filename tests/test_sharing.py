@@ -5,12 +5,17 @@ After `dvc push`, a fresh clone that runs `dvc pull` has the data and the
 model, and `dvc repro` has nothing left to run; `dvc exp push` shares an
 experiment through the git remote.
 """
-import pytest
 
+import pytest
 from pipeline_helpers import Repo, make_project_repo, sha256_file, stages_reported, subprocess_env
 
-SHARED_OUTPUTS = ("data/raw/mnist.npz", "data/split/train.npz", "data/model/model.npz",
-                  "reports/figures/loss.png", "reports/metrics.json")
+SHARED_OUTPUTS = (
+    "data/raw/mnist.npz",
+    "data/split/train.npz",
+    "data/model/model.npz",
+    "reports/figures/loss.png",
+    "reports/metrics.json",
+)
 
 
 @pytest.fixture(scope="module")

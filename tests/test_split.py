@@ -1,17 +1,19 @@
 """The splits: stratified (exact sizes, class proportions, determinism, no overlap) and official
 (MNIST's own test digits, validation from the training digits), and the split stage."""
+
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT, load_npz
 
-from pipeline_helpers import PROJECT_ROOT, load_npz
-from scratchnet.mnist.sources import Sample
-from scratchnet.mnist.split import SPLITS, official_split, split_rows, split_sizes, stratified_split
-from scratchnet.pipeline import atomic, params
-from scratchnet.pipeline.errors import DataError
+from scratchnet.base import atomic
+from scratchnet.base.errors import DataError
+from scratchnet.config import schema
+from scratchnet.sources.registry import Sample
+from scratchnet.splits import SPLITS, SplitParams, official_split, split_rows, split_sizes, stratified_split
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +51,14 @@ def test_seeded(labels):
     assert not np.array_equal(a[2], c[2])
 
 
-@pytest.mark.parametrize("n, val, test, expected", [
-    (5000, 0.1, 0.1, (4000, 500, 500)), (70000, 0.2, 0.05, (52500, 14000, 3500)), (1001, 0.1, 0.1, (801, 100, 100)),
-])
+@pytest.mark.parametrize(
+    "n, val, test, expected",
+    [
+        (5000, 0.1, 0.1, (4000, 500, 500)),
+        (70000, 0.2, 0.05, (52500, 14000, 3500)),
+        (1001, 0.1, 0.1, (801, 100, 100)),
+    ],
+)
 def test_split_sizes(n, val, test, expected):
     assert split_sizes(n, val, test) == expected
 
@@ -68,6 +75,7 @@ def test_too_few_rows_is_an_error():
 
 
 # --- the official split ----------------------------------------------------------------------
+
 
 def official(labels, val_fraction=0.1, seed=42):
     return official_split(labels, val_fraction=val_fraction, test_fraction=0.1, seed=seed)
@@ -122,8 +130,9 @@ def test_official_split_refuses_a_validation_set_too_small(labels):
 
 # --- the registry and the split section --------------------------------------------------------
 
+
 def section(method, val_fraction=0.1, test_fraction=0.1, seed=42):
-    return params.Split(method=method, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    return SplitParams(method=method, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
 
 
 def test_split_rows_takes_the_function_the_method_names(labels):
@@ -136,23 +145,30 @@ def test_split_rows_takes_the_function_the_method_names(labels):
 def test_the_default_split_is_the_stratified_one_unchanged(labels):
     """params.yaml's split section gives the parts the stratified split always gave (the split stage's
     outputs stay bit-identical)."""
-    split = params.load("split", path=str(PROJECT_ROOT / "params.yaml")).split
+    [split] = schema.load(SplitParams, path=str(DEFAULT_PARAMS))
     assert split.method == "stratified"
-    expected = stratified_split(labels, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
-                                seed=split.seed)
+    expected = stratified_split(
+        labels, val_fraction=split.val_fraction, test_fraction=split.test_fraction, seed=split.seed
+    )
     assert all(np.array_equal(a, b) for a, b in zip(split_rows(labels, split), expected))
 
 
 # --- the split stage as a program ------------------------------------------------------------
 
+
 def run_split_stage(tmp_path, X, y, method):
     with atomic.outputs() as out:
         out.save_npz(str(tmp_path / "mnist.npz"), X=X, y=y)
-    text = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8")
+    text = DEFAULT_PARAMS.read_text(encoding="utf-8")
     (tmp_path / "params.yaml").write_text(text.replace("method: stratified", f"method: {method}"), encoding="utf-8")
-    return subprocess.run([sys.executable, "-m", "stages.split", "mnist.npz", "split"], cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "stages.split", "mnist.npz", "split"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_split_stage_writes_the_official_test_set(tmp_path, labels):

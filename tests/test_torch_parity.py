@@ -2,16 +2,16 @@
 
 PyTorch is never a dependency of the library: `make setup-bench` installs it.
 """
+
 import pytest
+from pipeline_helpers import DEFAULT_PARAMS
+from ruamel.yaml import YAML
 
-import dataclasses
-
-from pipeline_helpers import PROJECT_ROOT
+from scratchnet import params
 from scratchnet.nn import blas
-from scratchnet.pipeline import params
 
 torch = pytest.importorskip("torch")
-from scratchnet.tools.compare import compare  # noqa: E402  (needs torch)
+from tools.compare import compare  # noqa: E402  (needs torch)
 
 
 @pytest.mark.parametrize("path", ["sgemm", "numpy"])
@@ -27,10 +27,15 @@ def test_same_sgd_and_l2_give_the_same_weights(sample, monkeypatch, path):
         monkeypatch.setattr(blas, "_FOUND", (None, "pure NumPy (test)"))
     elif blas.find_sgemm()[0] is None:
         pytest.skip(f"no sgemm here: {blas.find_sgemm()[1]}")
-    p = params.load("model", "train", path=str(PROJECT_ROOT / "params.yaml"))
-    model = dataclasses.replace(p.model, hidden_sizes=(512, 256, 128), init_seed=0, dropout=0.0)
-    train = dataclasses.replace(p.train, optimizer="sgd", schedule="none", lr=0.001, lam=0.001, batch_size=64, seed=0)
-    results = compare(*sample.part("train"), *sample.part("test"), model, train, epochs=5)  # 5 x 63 = 315 steps
+    raw = YAML(typ="safe", pure=True).load(DEFAULT_PARAMS.read_text(encoding="utf-8"))
+    raw["model"].update(hidden_sizes=[512, 256, 128], init_seed=0, dropout=0.0)
+    raw["train"].update(
+        optimizer="sgd", schedule="none", lr=0.001, batch_size=64, seed=0, patience=5, **{"lambda": 0.001}
+    )
+    p = params.validate(raw)
+    results = compare(
+        *sample.part("train"), *sample.part("val"), *sample.part("test"), p.model, p.train, epochs=5
+    )  # 5 x 63 = 315 steps
     last = results[-1]
     assert last["max_abs_weight_difference"] < 1e-5, results
     assert last["prediction_agreement"] >= 0.998, results

@@ -3,6 +3,7 @@
 As in scikit-learn's MLP, the derivative of ReLU is taken from the
 activation's *output*: a unit passed gradient iff its output was positive.
 """
+
 import numpy as np
 
 

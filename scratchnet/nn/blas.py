@@ -1,8 +1,9 @@
 """cblas_sgemm of the OpenBLAS that NumPy itself has loaded, called through ctypes.
 
-NumPy cannot ask a matrix product to add into its output or scale it, but
+It also sets the thread count of that library (``blas_threads``, for train.threads and
+evaluate.threads). NumPy cannot ask a matrix product to add into its output or scale it, but
 sgemm can: ``C <- alpha * op(A) @ op(B) + beta * C``. The fused SGD step
-(fused.py) uses that to update weights inside the weight-gradient product.
+(sgd.py) uses that to update weights inside the weight-gradient product.
 The function is looked up through NumPy's own extension module (dlopen with
 RTLD_NOLOAD, then dlsym, which searches that module and the libraries it was
 loaded with), so it is the very library, and thread pool, that ``np.matmul``
@@ -13,11 +14,16 @@ small product agrees with ``np.matmul``; otherwise ``find_sgemm`` returns None
 with the reason, and the pure-NumPy step runs. Setting the environment variable
 SCRATCHNET_SGD_PATH=numpy (read at the first lookup) forces that path.
 """
+
+import contextlib
 import ctypes
 import importlib
 import os
+import warnings
 
 import numpy as np
+
+from ..base.constraints import Interval
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
 NAMES = ("scipy_cblas_sgemm64_", "cblas_sgemm64_", "scipy_cblas_sgemm", "cblas_sgemm")
@@ -30,8 +36,11 @@ class Sgemm:
         self.name, self.ilp64 = name, ilp64
         integer, pointer = (ctypes.c_int64 if ilp64 else ctypes.c_int), ctypes.c_void_p
         # cblas_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); enums are C ints.
-        function.argtypes = [ctypes.c_int] * 3 + [integer] * 3 + [ctypes.c_float, pointer, integer, pointer,
-                                                                 integer, ctypes.c_float, pointer, integer]
+        function.argtypes = (
+            [ctypes.c_int] * 3
+            + [integer] * 3
+            + [ctypes.c_float, pointer, integer, pointer, integer, ctypes.c_float, pointer, integer]
+        )
         function.restype = None
         self._function = function
 
@@ -54,18 +63,19 @@ class Sgemm:
             raise TypeError("sgemm: arrays must be C-contiguous float32")
         head = (ROW_MAJOR, TRANS if trans_a else NO_TRANS, TRANS if trans_b else NO_TRANS, m, n, k)
         a, lda, b, ldb, c, ldc = A.ctypes.data, A.shape[1], B.ctypes.data, B.shape[1], C.ctypes.data, n
-        function = self._function
-
-        def product(alpha, beta):
-            function(*head, alpha, a, lda, b, ldb, beta, c, ldc)
-        product.arrays = (A, B, C)  # kept alive as long as the plan
-        return product
+        return Plan(self._function, head, (a, lda, b, ldb, c, ldc), (A, B, C))
 
     def library(self):
         """The file the function lives in (dladdr), or '' where that cannot be asked."""
+
         class DlInfo(ctypes.Structure):
-            _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p),
-                        ("sname", ctypes.c_char_p), ("saddr", ctypes.c_void_p)]
+            _fields_ = [
+                ("fname", ctypes.c_char_p),
+                ("fbase", ctypes.c_void_p),
+                ("sname", ctypes.c_char_p),
+                ("saddr", ctypes.c_void_p),
+            ]
+
         try:
             dladdr = ctypes.CDLL(None).dladdr
             info = DlInfo()
@@ -79,6 +89,19 @@ class Sgemm:
         return f"sgemm ({self.name} in {os.path.basename(self.library()) or 'NumPy'})"
 
 
+class Plan:
+    """One sgemm call on fixed arrays: ``plan(alpha, beta)``; it keeps the arrays alive."""
+
+    __slots__ = ("_function", "_head", "_operands", "arrays")
+
+    def __init__(self, function, head, operands, arrays):
+        self._function, self._head, self._operands, self.arrays = function, head, operands, arrays
+
+    def __call__(self, alpha, beta):
+        a, lda, b, ldb, c, ldc = self._operands
+        self._function(*self._head, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
 def _numpy_openblas_config():
     """NumPy's BLAS build configuration string if that BLAS is OpenBLAS, else LookupError."""
     try:
@@ -90,19 +113,26 @@ def _numpy_openblas_config():
     return str(blas.get("openblas configuration", ""))
 
 
-def _lookup():
-    """The Sgemm of NumPy's OpenBLAS; LookupError saying why not."""
-    if os.environ.get("SCRATCHNET_SGD_PATH", "").lower() == "numpy":
-        raise LookupError("SCRATCHNET_SGD_PATH=numpy")
-    config = _numpy_openblas_config()
+def _numpy_library():
+    """NumPy's own extension module, already loaded, as a ctypes library (its symbols and those of the
+    BLAS it was loaded with); LookupError if NumPy's BLAS is not OpenBLAS or the module cannot be opened."""
+    _numpy_openblas_config()
     try:
         umath = importlib.import_module("numpy._core._multiarray_umath")  # NumPy >= 2
     except ImportError:
         umath = importlib.import_module("numpy.core._multiarray_umath")
     try:
-        numpy_module = ctypes.CDLL(umath.__file__, mode=os.RTLD_NOLOAD)
+        return ctypes.CDLL(umath.__file__, mode=os.RTLD_NOLOAD)
     except (AttributeError, OSError) as e:  # no RTLD_NOLOAD (Windows), or not a shared object
         raise LookupError(f"cannot open NumPy's own module ({e})") from None
+
+
+def _lookup():
+    """The Sgemm of NumPy's OpenBLAS; LookupError saying why not."""
+    if os.environ.get("SCRATCHNET_SGD_PATH", "").lower() == "numpy":
+        raise LookupError("SCRATCHNET_SGD_PATH=numpy")
+    config = _numpy_openblas_config()
+    numpy_module = _numpy_library()
     for name in NAMES:
         function = getattr(numpy_module, name, None)
         if function is not None:
@@ -131,3 +161,51 @@ def find_sgemm():
         except LookupError as e:
             _FOUND = None, f"pure NumPy ({e})"
     return _FOUND
+
+
+# --- the thread count -------------------------------------------------------------------------
+
+THREADS = Interval(int, 1, 256)  # train.threads, evaluate.threads
+THREAD_FUNCTIONS = (
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+)
+
+
+def _thread_functions():
+    """(get, set) of NumPy's OpenBLAS thread count, or None where they cannot be reached."""
+    try:
+        library = _numpy_library()
+    except LookupError:
+        return None
+    for get_name, set_name in THREAD_FUNCTIONS:
+        get, set_ = getattr(library, get_name, None), getattr(library, set_name, None)
+        if get is not None and set_ is not None:
+            get.restype, get.argtypes, set_.restype, set_.argtypes = ctypes.c_int, [], None, [ctypes.c_int]
+            return get, set_
+    return None
+
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Run the block with NumPy's own OpenBLAS computing on ``n`` threads (its thread count is
+    what changes the last bits of float32 sums, so a run fixes it). Where NumPy's BLAS is not
+    OpenBLAS, a warning says the setting has no effect, and the block runs as it is."""
+    functions = _thread_functions()
+    if functions is None:
+        warnings.warn(
+            f"the BLAS thread count ({n}) cannot be set: NumPy's BLAS is not an OpenBLAS "
+            "scratchnet can reach; set its own environment variable (e.g. MKL_NUM_THREADS)",
+            stacklevel=3,
+        )
+        yield
+        return
+    get, set_ = functions
+    before = get()
+    set_(n)
+    try:
+        yield
+    finally:
+        set_(before)

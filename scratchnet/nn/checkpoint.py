@@ -4,29 +4,46 @@ Like nanoGPT's checkpoints, the file carries the configuration that made it
 (a JSON string), and a format version so an older scratchnet refuses a newer
 file clearly. Loading never unpickles (``allow_pickle=False``).
 """
+
+from __future__ import annotations
+
 import json
+import os
+from typing import IO, Any
 
 import numpy as np
 
-from .errors import ModelFileError
+from ..base.errors import ModelFileError
+from ..base.npz import read_npz
 from .model import MLP
-from .npz import read_npz
 
 FORMAT_VERSION = 1
 
 
-def save(model, file, config):
+def save(model: MLP, file: str | os.PathLike | IO[bytes], config: dict[str, Any]) -> None:
     """Write ``model`` and ``config`` (a JSON-serialisable dict) to ``file``, a path or a binary file.
 
     The pipeline passes the temporary file of an atomic write.
     """
-    arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
-    np.savez_compressed(file, format_version=np.int64(FORMAT_VERSION), sizes=np.array(model.sizes, np.int64),
-             config=np.array(json.dumps(config, sort_keys=True, allow_nan=False)), **arrays)
+    arrays: dict[str, np.ndarray | np.generic] = {
+        "format_version": np.int64(FORMAT_VERSION),
+        "sizes": np.array(model.sizes, np.int64),
+        "config": np.array(json.dumps(config, sort_keys=True, allow_nan=False)),
+        **{f"param_{i}": p for i, p in enumerate(model.params)},
+    }
+    np.savez_compressed(file, **arrays)  # type: ignore[arg-type]  # (numpy's stub: a key could be allow_pickle)
 
 
-def load(path):
-    """Return (model, config) read from ``path``; ModelFileError if it is not a valid model."""
+def load(
+    path: str | os.PathLike,
+    *,
+    inputs: int | None = None,
+    outputs: int | None = None,
+    names: tuple[str, str] = ("inputs", "outputs"),
+) -> tuple[MLP, dict[str, Any]]:
+    """Return (model, config) read from ``path``; ModelFileError if it is not a valid model, or
+    (with ``inputs``/``outputs``) not one that maps that many inputs to that many outputs
+    (``names`` says what they are, for the message)."""
     contents = read_npz(path, ModelFileError, "model")
 
     missing = {"format_version", "sizes", "config"} - contents.keys()
@@ -39,9 +56,13 @@ def load(path):
         raise ModelFileError(f"{path}: format_version and sizes must be integers") from None
     if len(sizes) < 2 or min(sizes) < 1:
         raise ModelFileError(f"{path}: layer sizes {sizes} are not a network")
+    if (inputs is not None and sizes[0] != inputs) or (outputs is not None and sizes[-1] != outputs):
+        raise ModelFileError(f"{path}: layer sizes {sizes} do not map {inputs} {names[0]} to {outputs} {names[1]}")
     if version != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: model format version {version}; this scratchnet reads "
-                             f"version {FORMAT_VERSION} (was it written by another release?)")
+        raise ModelFileError(
+            f"{path}: model format version {version}; this scratchnet reads "
+            f"version {FORMAT_VERSION} (was it written by another release?)"
+        )
     try:
         config = json.loads(str(contents["config"]))
     except json.JSONDecodeError as e:
@@ -54,16 +75,14 @@ def load(path):
         stored = contents.get(f"param_{i}")
         if stored is None or stored.shape != shape or stored.dtype.kind != "f":
             got = "missing" if stored is None else f"{stored.dtype} of shape {stored.shape}"
-            raise ModelFileError(f"{path}: parameter {i} is {got}, but sizes {sizes} "
-                                 f"need floats of shape {shape}")
+            raise ModelFileError(f"{path}: parameter {i} is {got}, but sizes {sizes} need floats of shape {shape}")
         if not np.isfinite(stored).all():
-            raise ModelFileError(f"{path}: parameter {i} holds NaN or infinite values "
-                                 "(saved from a diverged run?); retrain the model")
+            raise ModelFileError(
+                f"{path}: parameter {i} holds NaN or infinite values (saved from a diverged run?); retrain the model"
+            )
     if len(contents) - 3 != len(shapes):
-        raise ModelFileError(f"{path}: holds {len(contents) - 3} parameter arrays; sizes {sizes} "
-                             f"need {len(shapes)}")
+        raise ModelFileError(f"{path}: holds {len(contents) - 3} parameter arrays; sizes {sizes} need {len(shapes)}")
     model = MLP(sizes, seed=0)  # the stored weights replace the initial ones
     for i, p in enumerate(model.params):
         p[...] = contents[f"param_{i}"]
     return model, config
-

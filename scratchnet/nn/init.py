@@ -1,4 +1,5 @@
 """He initialization: W ~ N(0, 2 / fan_in), biases 0 (He et al., 2015)."""
+
 import numpy as np
 
 

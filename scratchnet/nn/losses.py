@@ -13,6 +13,7 @@ Conventions, stated once:
   comparable with each other and across values of lambda.
 * The gradient of ``L_data`` with respect to the logits is ``(p - onehot(y)) / m``.
 """
+
 import numpy as np
 
 from .activations import log_softmax, shift_

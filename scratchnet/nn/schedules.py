@@ -1,50 +1,42 @@
-"""Learning-rate schedules, epoch -> learning rate; SCHEDULES names them.
+"""Learning-rate schedules: the factor of the base learning rate in each epoch; SCHEDULES names them.
 
-A schedule's HYPERPARAMETERS name the attributes it takes from the training
-configuration besides the base learning rate and the number of epochs.
+A schedule is called as ``schedule(epoch, epochs)`` (epochs counted from 1 up to the
+most the run may take) and declares its own hyperparameters (base/constraints.py).
 """
+
+from __future__ import annotations
+
 import math
+from dataclasses import dataclass
+
+from ..base.constraints import Interval, hyperparameter
 
 
+@dataclass(frozen=True)
 class Constant:
     """The base learning rate throughout (the reference's setting)."""
-    HYPERPARAMETERS = ()
 
-    def __init__(self, lr, epochs):
-        self.lr = lr
-
-    def __call__(self, epoch):
-        return self.lr
+    def __call__(self, epoch: int, epochs: int) -> float:
+        return 1.0
 
 
+@dataclass(frozen=True)
 class StepDecay:
-    """lr * step_gamma ** (completed step_every-epoch periods)."""
-    HYPERPARAMETERS = ("step_every", "step_gamma")
+    """step_gamma ** (completed step_every-epoch periods)."""
 
-    def __init__(self, lr, epochs, *, step_every, step_gamma):
-        self.lr, self.every, self.gamma = lr, step_every, step_gamma
+    step_every: int = hyperparameter(Interval(int, 1, 1_000_000))
+    step_gamma: float = hyperparameter(Interval(float, 0, 1, closed="right", float32=True))
 
-    def __call__(self, epoch):
-        return self.lr * self.gamma ** ((epoch - 1) // self.every)
+    def __call__(self, epoch: int, epochs: int) -> float:
+        return self.step_gamma ** ((epoch - 1) // self.step_every)
 
 
+@dataclass(frozen=True)
 class Cosine:
-    """Cosine annealing from lr towards 0 over ``epochs`` (Loshchilov & Hutter, 2017, without restarts)."""
-    HYPERPARAMETERS = ()
+    """Cosine annealing from 1 towards 0 over the run's epochs (Loshchilov & Hutter, 2017, without restarts)."""
 
-    def __init__(self, lr, epochs):
-        self.lr, self.epochs = lr, epochs
-
-    def __call__(self, epoch):
-        return 0.5 * self.lr * (1 + math.cos(math.pi * (epoch - 1) / self.epochs))
+    def __call__(self, epoch: int, epochs: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
 
 
-SCHEDULES = {"none": Constant, "step": StepDecay, "cosine": Cosine}
-
-
-def make_schedule(name, lr, epochs, config):
-    """The schedule ``name`` from base ``lr`` over ``epochs``, its other hyperparameters read off ``config``."""
-    if name not in SCHEDULES:
-        raise ValueError(f"unknown schedule {name!r}: expected one of {', '.join(SCHEDULES)}")
-    cls = SCHEDULES[name]
-    return cls(lr, epochs, **{key: getattr(config, key) for key in cls.HYPERPARAMETERS})
+SCHEDULES: dict[str, type] = {"none": Constant, "step": StepDecay, "cosine": Cosine}

@@ -10,6 +10,7 @@ Exit status: 0 every input predicted; 1 some `error:` line (an input could not
 be predicted, or the model could not be loaded); 2 a usage error; 130
 interrupted (Ctrl-C); 141 the output's reader went away (piped into `head`).
 """
+
 import argparse
 import json
 import os
@@ -17,10 +18,10 @@ import sys
 
 import numpy as np
 
-from ..pipeline.datafiles import N_PIXELS, scale_pixels
-from ..pipeline.errors import InputError
-from ..pipeline.modelfile import load_digit_classifier
-from ..pipeline.stage import describe_os_error, error_line, guarded
+from ..base.boundary import describe_os_error, error_line, guarded
+from ..base.errors import InputError
+from ..base.formats import N_CLASSES, N_PIXELS, scale_pixels
+from ..nn import checkpoint
 from .images import mnist_like, read_image, read_npy
 
 
@@ -34,9 +35,15 @@ def load_input(path):
     if path.lower().endswith(".npy"):
         rows = read_npy(path)
         labels = [path] if len(rows) == 1 else [f"{path}[{i}]" for i in range(len(rows))]
-        return [(label, row if row.min() < row.max() else
-                 InputError(f"{label}: no digit found (the array is blank: every pixel is {row[0]})"))
-                for label, row in zip(labels, rows)]
+        return [
+            (
+                label,
+                row
+                if row.min() < row.max()
+                else InputError(f"{label}: no digit found (the array is blank: every pixel is {row[0]})"),
+            )
+            for label, row in zip(labels, rows)
+        ]
     return [(path, mnist_like(read_image(path), path).reshape(N_PIXELS))]
 
 
@@ -63,15 +70,16 @@ def predict_input(model, path):
 def output_line(label, p, as_json):
     digit = int(p.argmax())
     if as_json:
-        return json.dumps({"input": label, "digit": digit, "probabilities": [round(float(q), 6) for q in p]},
-                          allow_nan=False)
+        return json.dumps(
+            {"input": label, "digit": digit, "probabilities": [round(float(q), 6) for q in p]}, allow_nan=False
+        )
     return f"{label}: {digit} (p={p[digit]:.3f})  " + " ".join(f"{k}:{q:.3f}" for k, q in enumerate(p))
 
 
 def predict_all(args):
     """Predict every input; the exit code. Failures of the whole run (the model cannot be loaded,
     Ctrl-C, a closed pipe) are left to the entry points' error boundary, stage.guarded."""
-    model, _ = load_digit_classifier(args.model)
+    model, _ = checkpoint.load(args.model, inputs=N_PIXELS, outputs=N_CLASSES, names=("pixels", "digits"))
     failed = 0
     for path in args.inputs:
         try:
@@ -89,8 +97,9 @@ def predict_all(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m scratchnet predict", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m scratchnet predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="data/model/model.npz", help="a model written by the train stage")
     parser.add_argument("--json", action="store_true", help="print one JSON object per input instead of text")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or .npy arrays")

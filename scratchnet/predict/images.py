@@ -10,12 +10,13 @@ What is wrong with a file's contents is an InputError naming the file. An
 OSError with an errno (no read permission, a disk error) is about the machine,
 not the file's contents: it is left to the caller, which names the file.
 """
+
 import struct
 import warnings
 
 import numpy as np
 
-from ..pipeline.errors import InputError
+from ..base.errors import InputError
 
 INK = 0.12  # fraction of the brightest pixel above which a pixel counts as ink
 MAX_PIXELS = 40_000_000  # width x height of the largest picture read; checked before the picture is decoded
@@ -32,6 +33,7 @@ def read_image(path):
     than MAX_PIXELS pixels is refused before it is decoded.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -48,8 +50,9 @@ def read_image(path):
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         # Raised by Image.open itself, before the size check above, for sizes beyond Pillow's own limit.
-        raise InputError(f"{path}: more than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels, which "
-                         f"{_TOO_BIG}") from None
+        raise InputError(
+            f"{path}: more than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels, which {_TOO_BIG}"
+        ) from None
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image file Pillow can read (PNG, JPEG, ...)") from None
     except OSError as e:
@@ -63,6 +66,7 @@ def read_image(path):
 def _gray(image, path):
     """Gray levels 0..255 (a float array) of the loaded Pillow ``image``."""
     from PIL import Image
+
     if image.mode.startswith("I") or image.mode == "F":
         return _deep_gray(image, path)
     try:
@@ -107,6 +111,7 @@ def _deep_gray(image, path):
 def mnist_like(gray, where):
     """28x28 uint8 in MNIST's form from a 2-D grayscale array (0..255) of any size."""
     from PIL import Image
+
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if np.median(border) > 127:  # dark ink on a light background: invert
         gray, border = 255 - gray, 255 - border
@@ -115,7 +120,7 @@ def mnist_like(gray, where):
         raise InputError(f"{where}: no digit found (the image is blank)")
     gray *= 255 / gray.max()
     rows, cols = np.nonzero(gray > INK * 255)
-    box = gray[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    box = gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
     # Fit the digit's box into 20x20, keeping its aspect ratio.
     scale = 20 / max(box.shape)
@@ -129,7 +134,7 @@ def mnist_like(gray, where):
     cy, cx = (digit.sum(axis=1) @ np.arange(h)) / total, (digit.sum(axis=0) @ np.arange(w)) / total
     top, left = int(np.clip(round(14 - cy), 0, 28 - h)), int(np.clip(round(14 - cx), 0, 28 - w))
     field = np.zeros((28, 28))
-    field[top:top + h, left:left + w] = digit
+    field[top : top + h, left : left + w] = digit
     return np.round(field).astype(np.uint8)
 
 
@@ -140,6 +145,7 @@ def read_npy(path):
     The header's shape and dtype are checked before the values are read.
     """
     from numpy.lib import format as npy
+
     try:
         with open(path, "rb") as file:
             if file.read(4) == b"PK\x03\x04":
@@ -179,11 +185,16 @@ def _check_npy_header(path, shape, dtype, file):
         raise InputError(f"{path}: holds no values (an array of shape {shape})")
     if dtype.kind not in "uif":
         raise InputError(f"{path}: holds values of type {dtype}, which are not numeric")
-    if not (shape in ((784,), (28, 28)) or len(shape) == 2 and shape[1] == 784
-            or len(shape) == 3 and shape[1:] == (28, 28)):
+    if not (
+        shape in ((784,), (28, 28))
+        or (len(shape) == 2 and shape[1] == 784)
+        or (len(shape) == 3 and shape[1:] == (28, 28))
+    ):
         raise InputError(f"{path}: array of shape {shape}; expected (784,), (28, 28), (n, 784) or (n, 28, 28)")
     start = file.tell()
     room = file.seek(0, 2) - start
     if n_values * dtype.itemsize > room:
-        raise InputError(f"{path}: its header claims shape {shape} of {dtype} ({n_values * dtype.itemsize:,} "
-                         f"bytes) but the file holds {room:,} bytes after it (truncated?)")
+        raise InputError(
+            f"{path}: its header claims shape {shape} of {dtype} ({n_values * dtype.itemsize:,} "
+            f"bytes) but the file holds {room:,} bytes after it (truncated?)"
+        )

@@ -1,2 +1,3 @@
-"""What the evaluate stage reports: metrics, figures, PCA. The train stage never
-imports it, so changing a figure never retrains a model."""
+"""What the evaluate stage reports: params.yaml's evaluate section, metrics, figures, PCA, and
+the trained model and per-epoch record read back. The train stage never imports it, so
+changing a figure never retrains a model."""

@@ -1,16 +1,17 @@
 """The train stage's per-epoch record (DVCLive's ``plots/metrics/NAME.tsv`` files) read back for the curves."""
+
 import csv
 import math
 import os
 
-from ..pipeline.errors import DataError
-from ..pipeline.live import METRICS
+from ..base.errors import DataError
+from ..base.formats import EPOCH_METRICS
 
 
 def read_history(directory):
     """[{epoch, train_loss, ...}] per epoch; DataError naming the file, line and column of anything wrong."""
     columns = {}
-    for name in METRICS:
+    for name in EPOCH_METRICS:
         path = os.path.join(directory, "plots", "metrics", f"{name}.tsv")
         try:
             columns[name] = _read_column(path, name)
@@ -18,14 +19,16 @@ def read_history(directory):
             raise DataError(f"{path}: no such file; rerun `dvc repro train`") from None
         except UnicodeDecodeError as e:
             raise DataError(f"{path}: not UTF-8 text (byte {e.start}); rerun `dvc repro train`") from None
-    epochs = list(columns[METRICS[0]])
+    epochs = list(columns[EPOCH_METRICS[0]])
     if not epochs:
         raise DataError(f"{directory}: holds no epochs; rerun `dvc repro train`")
     for name, values in columns.items():
         if list(values) != epochs:
-            raise DataError(f"{directory}: {name}.tsv has epochs {_span(values)}, {METRICS[0]}.tsv {_span(epochs)}; "
-                            "rerun `dvc repro train`")
-    return [{"epoch": epoch, **{name: columns[name][epoch] for name in METRICS}} for epoch in epochs]
+            raise DataError(
+                f"{directory}: {name}.tsv has epochs {_span(values)}, {EPOCH_METRICS[0]}.tsv {_span(epochs)}; "
+                "rerun `dvc repro train`"
+            )
+    return [{"epoch": epoch, **{name: columns[name][epoch] for name in EPOCH_METRICS}} for epoch in epochs]
 
 
 def _span(steps):
@@ -44,8 +47,10 @@ def _read_column(path, name):
             try:
                 step, value = int(row["step"]), float(row[name])
             except (TypeError, ValueError):
-                raise DataError(f"{path}: line {line}: step {row['step']!r}, {name} {row[name]!r} "
-                                "is not a number; rerun `dvc repro train`") from None
+                raise DataError(
+                    f"{path}: line {line}: step {row['step']!r}, {name} {row[name]!r} "
+                    "is not a number; rerun `dvc repro train`"
+                ) from None
             if not math.isfinite(value):
                 raise DataError(f"{path}: line {line}: {name} = {row[name]!r} is not finite")
             out[step] = value

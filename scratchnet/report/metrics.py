@@ -1,7 +1,8 @@
 """Classification metrics computed from labels and predicted probabilities."""
+
 import numpy as np
 
-from ..pipeline.datafiles import N_CLASSES
+from ..base.formats import N_CLASSES
 
 
 def confusion_matrix(y_true, y_pred, n_classes=N_CLASSES):
@@ -20,8 +21,7 @@ def per_class(y_true, y_pred, n_classes=N_CLASSES):
         precision = hits[k] / predicted[k] if predicted[k] else 0.0
         recall = hits[k] / actual[k] if actual[k] else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out[str(k)] = dict(precision=float(precision), recall=float(recall), f1=float(f1),
-                           support=int(actual[k]))
+        out[str(k)] = dict(precision=float(precision), recall=float(recall), f1=float(f1), support=int(actual[k]))
     return out
 
 
@@ -43,8 +43,7 @@ def reliability(y_true, proba, n_bins):
         conf = float(confidence[inside].mean()) if count else 0.0
         acc = float(correct[inside].mean()) if count else 0.0
         ece += count / len(y_true) * abs(acc - conf)
-        bins.append(dict(lower=float(edges[b]), upper=float(edges[b + 1]), count=count,
-                         confidence=conf, accuracy=acc))
+        bins.append(dict(lower=float(edges[b]), upper=float(edges[b + 1]), count=count, confidence=conf, accuracy=acc))
     return bins, float(ece)
 
 
@@ -55,8 +54,13 @@ def summary(results, best_epoch, epochs):
     file stays strict JSON and no one compares a made-up number.
     """
     train, val = results["train"], results["val"]
-    out = {**results, "best_epoch": best_epoch, "epochs": epochs,
-           "accuracy_gap": train["accuracy"] - val["accuracy"], "loss_gap": None}
+    out = {
+        **results,
+        "best_epoch": best_epoch,
+        "epochs": epochs,
+        "accuracy_gap": train["accuracy"] - val["accuracy"],
+        "loss_gap": None,
+    }
     if train["loss"] > 0:
         out["loss_gap"] = (val["loss"] - train["loss"]) / train["loss"]
     else:

@@ -1,4 +1,5 @@
 """Principal component analysis by SVD of the centred data (NumPy only)."""
+
 import numpy as np
 
 

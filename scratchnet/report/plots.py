@@ -1,10 +1,10 @@
 """PNG figures: training curves, confusion matrix, and what the network learned."""
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no screen needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def _save(fig, path):
@@ -34,8 +34,7 @@ def confusion(counts, path, title="Confusion matrix (test)"):
     fig, ax = plt.subplots(figsize=(5.6, 5))
     image = ax.imshow(np.log1p(counts), cmap="Blues")
     for (i, j), c in np.ndenumerate(counts):
-        ax.text(j, i, str(c), ha="center", va="center", fontsize=7,
-                color="white" if c > counts.max() / 3 else "black")
+        ax.text(j, i, str(c), ha="center", va="center", fontsize=7, color="white" if c > counts.max() / 3 else "black")
     ax.set(xlabel="predicted", ylabel="actual", title=title, xticks=range(10), yticks=range(10))
     fig.colorbar(image, ax=ax, label="log(1 + count)")
     _save(fig, path)
@@ -55,8 +54,10 @@ def features(weights, n, path):
         limit = np.abs(image).max()
         ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(str(unit), fontsize=6, pad=1)
-    fig.suptitle(f"First-layer weights of the {len(units)} units with the largest norm "
-                 f"(of {weights.shape[1]}; red +, blue −)", fontsize=9)
+    fig.suptitle(
+        f"First-layer weights of the {len(units)} units with the largest norm (of {weights.shape[1]}; red +, blue −)",
+        fontsize=9,
+    )
     _save(fig, path)
 
 
@@ -72,8 +73,9 @@ def misclassified(images, y_true, proba, n, path):
         predicted = int(proba[row].argmax())
         ax.imshow(images[row].reshape(28, 28), cmap="gray_r")
         ax.set_title(f"true {y_true[row]} / pred {predicted} ({proba[row, predicted]:.2f})", fontsize=7)
-    fig.suptitle(f"{len(rows_shown)} misclassified test digits, highest confidence in the wrong class first",
-                 fontsize=9)
+    fig.suptitle(
+        f"{len(rows_shown)} misclassified test digits, highest confidence in the wrong class first", fontsize=9
+    )
     _save(fig, path)
 
 
@@ -106,12 +108,24 @@ def reliability(bins_by_split, eces, path):
         accuracy = np.array([b["accuracy"] for b in bins])
         counts = np.array([b["count"] for b in bins])
         used = counts > 0
-        ax.bar(lower[used], accuracy[used], width=width[used], align="edge", edgecolor="black",
-               alpha=0.7, label="accuracy in bin")
+        ax.bar(
+            lower[used],
+            accuracy[used],
+            width=width[used],
+            align="edge",
+            edgecolor="black",
+            alpha=0.7,
+            label="accuracy in bin",
+        )
         ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
         for x, w, a, c in zip(lower[used], width[used], accuracy[used], counts[used]):
             ax.text(x + w / 2, min(a, 0.95) + 0.02, str(c), ha="center", fontsize=6, rotation=90)
-        ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="confidence (max probability)", ylabel="accuracy",
-               title=f"{name}: ECE {100 * eces[name]:.2f}%")
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1.08),
+            xlabel="confidence (max probability)",
+            ylabel="accuracy",
+            title=f"{name}: ECE {100 * eces[name]:.2f}%",
+        )
         ax.legend(loc="upper left", fontsize=8)
     _save(fig, path)

@@ -1,0 +1,107 @@
+"""params.yaml's sections as typed objects, validated from the hyperparameters their classes declare.
+
+params.yaml is the only source of hyperparameters: no section here holds a default.
+A section class (a frozen dataclass, defined by the code that reads the section,
+for example ``training.params.TrainParams``) names its section in ``SECTION`` and
+declares its keys as fields with constraints (base/constraints.py), or, where its
+keys come from registries, lists them in a ``keys()`` classmethod and builds
+itself in ``from_values``. Errors name every bad key, the value and what is
+allowed, and suggest the key meant for a misspelled one.
+
+A stage validates the sections it reads (``load(ModelParams, TrainParams)``), as
+DVC tracks the params each stage declares.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from ..base.constraints import Constraint, Invalid, declared, short
+from ..base.errors import ParamsError
+from . import yamlfile
+
+# The sections of params.yaml, in the file's order: every stage knows them all, to catch a misspelled one.
+SECTION_NAMES = ("data", "split", "model", "train", "evaluate")
+
+
+def keys(section_class: Any) -> dict[str, Constraint]:
+    """{params.yaml key: constraint} of a section."""
+    if hasattr(section_class, "keys"):
+        return section_class.keys()
+    return {key: constraint for key, (_, constraint) in declared(section_class).items()}
+
+
+def build(section_class: Any, values: Mapping[str, Any]) -> Any:
+    """The section object from its validated values (keys as params.yaml spells them)."""
+    if hasattr(section_class, "from_values"):
+        return section_class.from_values(values)
+    return section_class(**{name: values[key] for key, (name, _) in declared(section_class).items()})
+
+
+def as_dict(section: Any) -> dict[str, Any]:
+    """A section as params.yaml spells it ({"lambda": ...}, lists for tuples): for JSON records."""
+    if hasattr(section, "values"):
+        return dict(section.values)
+    return {
+        key: list(value) if isinstance(value := getattr(section, name), tuple) else value
+        for key, (name, _) in declared(type(section)).items()
+    }
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _section(section_class: Any, values: Any, problems: list[str]) -> Any:
+    """The section object from its raw mapping, or None with ``problems`` extended."""
+    name = section_class.SECTION
+    if not isinstance(values, dict):
+        problems.append(f"section '{name}' must be a mapping of keys, got {short(values)}")
+        return None
+    schema = keys(section_class)
+    known = [f"{name}.{k}" for k in schema]
+    parsed, before = {}, len(problems)
+    for key, value in values.items():
+        dotted = f"{name}.{short(key) if not isinstance(key, str) else key}"
+        if key not in schema:
+            problems.append(f"unknown key {dotted if len(dotted) <= 80 else short(dotted)}{_suggest(dotted, known)}")
+            continue
+        try:
+            parsed[key] = schema[key].convert(value)
+        except Invalid as e:
+            problems.append(f"{dotted} = {short(value)} is not allowed: expected {e}")
+    problems += [f"missing key {name}.{k} ({c.describe()})" for k, c in schema.items() if k not in values]
+    if len(problems) > before:
+        return None
+    try:
+        return build(section_class, parsed)
+    except Invalid as e:  # a rule across keys (split fractions that leave nothing to train on)
+        problems.append(str(e))
+        return None
+
+
+def validate(raw: Any, *section_classes: Any, where: str = "params.yaml") -> list[Any]:
+    """The sections of ``section_classes`` built from ``raw`` (the parsed YAML), in that order;
+    ParamsError listing every problem found."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where}: expected sections {', '.join(SECTION_NAMES)}, found {type(raw).__name__}")
+    problems = [
+        f"unknown section {short(s)}{_suggest(str(s), list(SECTION_NAMES))}" for s in raw if s not in SECTION_NAMES
+    ]
+    problems += [f"missing section '{c.SECTION}'" for c in section_classes if c.SECTION not in raw]
+    built = [_section(c, raw[c.SECTION], problems) for c in section_classes if c.SECTION in raw]
+    if problems:
+        raise ParamsError(
+            f"{where}: " + "\n  ".join(problems)
+            if len(problems) == 1
+            else f"{where} has {len(problems)} problems:\n  " + "\n  ".join(problems)
+        )
+    return built
+
+
+def load(*section_classes: Any, path: str = "params.yaml") -> list[Any]:
+    """Read ``path`` and build ``section_classes``; ParamsError if anything is wrong."""
+    return validate(yamlfile.read(path), *section_classes, where=path)

@@ -1,0 +1,119 @@
+"""Plain SGD, fused into backprop: one step is forward, backward and update, with no gradient kept.
+
+The objective and the update are those of ``model.train_step`` + ``SGD.update``
+(losses.py): ``W <- W - lr * (dL/dW + lambda * W)``, ``b <- b - lr * dL/db``.
+What changes is the order of the work:
+
+* The learning rate is folded into delta once: the output gradient is
+  ``-lr * (p - onehot(y)) / m``; backprop is linear in delta, so each layer's
+  ``a_prev.T @ delta`` is already its step ``-lr * dL/dW``.
+* A layer is updated as soon as the delta below it has been computed (with its
+  old weights): ``MLP.backward`` calls the update hook in that order.
+* With the sgemm of NumPy's own OpenBLAS (blas.py), the update happens inside
+  the weight-gradient product. During an epoch each weight matrix is kept as
+  ``W = s * V``: a float64 scale ``s``, shared by all layers, carries the decay
+  exactly (``s <- s * (1 - lr * lambda)`` each step), every product with W is an
+  sgemm with ``alpha = s``, and the update is ``V <- V + (1/s) * a_prev.T @ delta``
+  (sgemm's ``beta = 1``): no pass over the weights besides the product itself.
+  Folding the decay into sgemm's ``beta = float32(1 - lr * lambda)`` instead
+  would be simpler but wrong: beta is quantized to 2**-24, so at lr 1e-3 a
+  lambda of 1e-4 would act as 1.19e-4, and one below 3e-5 as 0.
+  The scale is this optimizer's own state: ``settle()`` folds it into the weights
+  (W = V, s = 1) when an ``epoch()`` block ends, after a single ``step`` called on
+  its own, and whenever s falls below 1/2, so ``model.params`` hold the true
+  weights whenever anyone else reads them.
+* Without that sgemm (another BLAS, another platform, SCRATCHNET_SGD_PATH=numpy,
+  or ``SGD(path="numpy")``): ``G = a_prev.T @ delta`` into the gradient buffer,
+  then ``W += G - lr * lambda * W`` in one blocked pass (inplace.py).
+* A float64 model takes the explicit path: ``train_step``, then ``update``.
+
+The fused paths round differently from the explicit one (and from each other);
+tests/test_fused.py bounds how far. No step allocates array data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .blas import find_sgemm
+from .inplace import BLOCK, axpy_, decay_add_, scratch
+from .optimizer import Optimizer
+
+RESCALE_BELOW = 0.5  # settle when s falls below this, so V never grows far from W
+
+
+@dataclass(eq=False)
+class SGD(Optimizer):
+    """Plain mini-batch gradient descent: p <- p - lr * g."""
+
+    path: str | None = field(
+        default=None, repr=False
+    )  # "sgemm" or "numpy" forces a fused path; None: sgemm where found
+
+    torch_name = "SGD"
+
+    def allocate(self, params: Sequence[np.ndarray]) -> None:
+        dtype = params[0].dtype
+        self._scratch = scratch(dtype)
+        self.scale = 1.0  # W = scale * V during an epoch on the sgemm path
+        if dtype != np.float32:
+            self.sgemm, self.fused, self.description = None, None, f"explicit ({dtype} model)"
+            return
+        sgemm, found = find_sgemm() if self.path != "numpy" else (None, "")
+        if self.path == "sgemm" and sgemm is None:
+            raise LookupError(f"no usable sgemm: {found}")
+        self.sgemm = sgemm
+        self.fused = "sgemm" if sgemm is not None else "numpy"  # the path this optimizer takes
+        self.description = found if sgemm is not None else "pure NumPy"
+        self._block64 = np.empty(BLOCK, np.float64)
+
+    def apply(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        for p, g in zip(params, grads):
+            axpy_(p, -self.current_lr, g, self._scratch)  # exactly p - lr * g: negation is exact
+
+    def settle(self) -> None:
+        """Fold the scale into the stored weights (W = V, s = 1), rounding each weight once."""
+        if self._model is None or self.scale == 1.0:
+            return
+        for V in self._model.weights:
+            flat = V.reshape(-1)
+            for start in range(0, flat.size, BLOCK):
+                block = flat[start : start + BLOCK]
+                # a float64 scalar, so the product is computed in float64 and rounded once
+                exact = np.multiply(block, np.float64(self.scale), out=self._block64[: block.size])
+                np.copyto(block, exact, casting="same_kind")
+        self.scale = 1.0
+
+    def _step(self, model, X, y, lam, rng):
+        if self.fused is None:
+            return super()._step(model, X, y, lam, rng)
+        lr, params, grads = self.current_lr, model.params, model.grads
+        decay, sgemm = lr * lam, self.sgemm
+        if sgemm is not None and not 0 <= decay < 0.5:
+            sgemm = None  # an overshooting decay (the train stage warns): the plain path copes
+        if self.scale < RESCALE_BELOW or (sgemm is None and self.scale != 1.0):
+            self.settle()
+        products, s = model.products(X, sgemm), self.scale
+
+        # Forward; then delta = -lr * dLoss/dlogits in place of the logits.
+        loss, correct = model.loss_gradient(model.forward(products, rng, scale=s), y, products.work, scale=-lr)
+        if not math.isfinite(loss):
+            return loss, correct  # the weights stay as they were
+
+        # Backward, each layer updated once the delta below it is known.
+        s_next = s * (1.0 - decay) if sgemm is not None else 1.0
+
+        def update(i):
+            if sgemm is not None:
+                products.accumulate(i, params[2 * i], 1.0 / s_next, 1.0)
+            else:
+                decay_add_(params[2 * i], -decay, products.weight_gradient(i, grads[2 * i]), self._scratch)
+            params[2 * i + 1] += np.add.reduce(products.deltas[i], axis=0, out=grads[2 * i + 1])
+
+        model.backward(products, update, scale=s)
+        self.scale = s_next
+        return loss, correct

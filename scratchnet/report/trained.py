@@ -1,0 +1,27 @@
+"""The train stage's model file as evaluate reads it: a digit classifier whose configuration
+records its best epoch and how many epochs ran."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..base.errors import ModelFileError
+from ..base.formats import N_CLASSES, N_PIXELS
+from ..nn import checkpoint
+from ..nn.model import MLP
+
+
+def load_trained(path: str) -> tuple[MLP, dict[str, Any]]:
+    """(model, config) of a model the train stage wrote; ModelFileError naming what is missing."""
+    model, config = checkpoint.load(path, inputs=N_PIXELS, outputs=N_CLASSES, names=("pixels", "digits"))
+    bad = [
+        key
+        for key in ("best_epoch", "epochs_run")
+        if not isinstance(config, dict) or not isinstance(config.get(key), int) or config[key] < 0
+    ]
+    if bad:
+        raise ModelFileError(
+            f"{path}: its configuration lacks {' and '.join(bad)} as whole numbers "
+            "(was it written by the train stage?); rerun `dvc repro train`"
+        )
+    return model, config

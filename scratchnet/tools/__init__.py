@@ -1,1 +1,0 @@
-"""Developer tools beside the pipeline: bench, compare (against PyTorch), sweep."""

@@ -1,0 +1,89 @@
+"""`make exps`: the experiments of this commit as one compact table, from `dvc.api.exp_show()` rows.
+
+Shows the params that differ between the rows, validation and test accuracy and
+loss, the gaps and the best epoch, sorted by validation accuracy; a running
+experiment shows its latest epoch. ``markdown`` also writes reports/sweep.md.
+"""
+
+import argparse
+import math
+
+from scratchnet import params
+from scratchnet.base import boundary
+from scratchnet.base.atomic import write_text
+
+METRICS = (
+    ("val acc", "val.accuracy", "percent"),
+    ("test acc", "test.accuracy", "percent"),
+    ("val loss", "val.loss", "number"),
+    ("test loss", "test.loss", "number"),
+    ("acc gap", "accuracy_gap", "points"),
+    ("loss gap", "loss_gap", "percent"),
+    ("best epoch", "best_epoch", "int"),
+    ("epochs", "epochs", "int"),
+)
+LIVE = "reports/live/metrics.json"
+
+
+def rows(revs=None):
+    """`dvc.api.exp_show()` rows (flat dicts) of this commit's experiments and its baseline."""
+    import dvc.api
+
+    return dvc.api.exp_show(revs=revs)
+
+
+def cell(row, key, path="reports/metrics.json"):
+    """A column's value; DVC prefixes "path:" only where two files share a name. None if absent."""
+    value = row.get(key, row.get(f"{path}:{key}"))
+    return None if value in ("!", "-") else value
+
+
+def _format(value, kind):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return "" if value is None else str(value)
+    return {
+        "percent": f"{100 * value:.2f}%",
+        "points": f"{100 * value:.2f} pp",
+        "int": f"{value:.0f}",
+        "number": f"{value:.4f}",
+    }[kind]
+
+
+def table(show):
+    """(header, rows of cells) for the experiment rows of ``show``, best validation accuracy first."""
+    found = [r for r in show if r.get("Experiment") or r.get("rev") == "workspace"]
+    differ = [k for k in params.dotted_keys() if len({str(cell(r, k, "params.yaml")) for r in found}) > 1]
+    header = ["experiment", "state", *differ, *(name for name, _, _ in METRICS)]
+    body = []
+    for r in sorted(found, key=lambda r: -(cell(r, "val.accuracy") or cell(r, "val_accuracy", LIVE) or 0)):
+        state = r.get("State") or ""
+        if state == "Running":
+            state = f"running, epoch {_format(cell(r, 'epoch', LIVE), 'int')}"
+        body.append(
+            [
+                r.get("Experiment") or r.get("rev"),
+                state,
+                *(str(cell(r, k, "params.yaml")) for k in differ),
+                *(_format(cell(r, key), kind) for _, key, kind in METRICS),
+            ]
+        )
+    return header, body
+
+
+def markdown(header, body):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in body]) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", help="also write the table to this markdown file")
+    args = parser.parse_args()
+    text = markdown(*table(rows()))
+    if args.out:
+        write_text(args.out, text)
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    boundary.run(main)

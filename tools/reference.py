@@ -1,0 +1,118 @@
+"""The PyTorch reference: the same MLP, loss and optimizer in torch, shaped so that scratchnet's own
+``fit`` trains it (same shuffle, distortions, early stopping and best-weight restore).
+
+``TorchMLP`` is a model as ``fit`` needs one (``params`` it can copy and restore, ``evaluate``),
+holding the same He-initialized weights as a scratchnet MLP; ``TorchStep`` is an optimizer as
+``fit`` needs one, built from a scratchnet optimizer's own declaration of its PyTorch
+equivalent (``torch_name``, ``torch_arguments``), so a new optimizer needs no table here.
+PyTorch is optional (`make setup-bench`); the library never imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from scratchnet.base.errors import ParamsError
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise ParamsError(
+            "PyTorch is not installed; `make setup-bench` installs it (pip install -e '.[bench]')"
+        ) from None
+    return torch
+
+
+class TorchMLP:
+    """A torch.nn.Sequential holding the weights of a scratchnet ``model`` (W transposed), ReLU and,
+    if the model has dropout, torch's dropout between layers."""
+
+    def __init__(self, model, threads=1):
+        torch = _torch()
+        torch.set_num_threads(threads)
+        layers = []
+        for i in range(model.n_layers):
+            linear = torch.nn.Linear(model.sizes[i], model.sizes[i + 1])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(model.params[2 * i].T.copy()))
+                linear.bias.copy_(torch.from_numpy(model.params[2 * i + 1]))
+            layers += [linear, torch.nn.ReLU()] + ([torch.nn.Dropout(model.dropout)] if model.dropout else [])
+        self.net = torch.nn.Sequential(*layers[: -2 if model.dropout else -1])
+        self.linears = [m for m in self.net if isinstance(m, torch.nn.Linear)]
+        # NumPy views of the parameters' memory: fit copies and restores the best weights through them
+        self.params = [a for m in self.linears for a in (m.weight.detach().numpy(), m.bias.detach().numpy())]
+        self.dtype = self.params[0].dtype
+
+    @property
+    def weights(self):
+        """The weight matrices in scratchnet's layout (fan_in, fan_out)."""
+        return [m.weight.detach().numpy().T for m in self.linears]
+
+    def logits(self, X):
+        torch = _torch()
+        self.net.eval()
+        with torch.no_grad():
+            return self.net(torch.from_numpy(np.ascontiguousarray(X))).numpy()
+
+    def predict(self, X):
+        return self.logits(X).argmax(axis=1)
+
+    def evaluate(self, X, y):
+        torch = _torch()
+        logits = torch.from_numpy(self.logits(X))
+        loss = torch.nn.functional.cross_entropy(logits.double(), torch.from_numpy(y.astype(np.int64)))
+        return float(loss), float(np.mean(logits.numpy().argmax(axis=1) == y))
+
+
+class TorchStep:
+    """torch.optim's counterpart of the scratchnet ``optimizer``, with L2 ``lam`` on weights only
+    (torch's ``weight_decay`` adds lambda * W to the gradient, as scratchnet's L2 term does)."""
+
+    def __init__(self, optimizer, net, lam):
+        torch = _torch()
+        if not optimizer.torch_name:
+            raise ParamsError(f"{type(optimizer).__name__} declares no PyTorch equivalent (torch_name)")
+        self.base_lr, self.net = optimizer.lr, net
+        groups = [
+            {"params": [m.weight for m in net.linears], "weight_decay": lam},
+            {"params": [m.bias for m in net.linears], "weight_decay": 0.0},
+        ]
+        self.optimizer = getattr(torch.optim, optimizer.torch_name)(groups, **optimizer.torch_arguments())
+        self._factor = 1.0
+
+    @property
+    def factor(self):
+        return self._factor
+
+    @factor.setter
+    def factor(self, value):  # fit sets the schedule's factor each epoch
+        self._factor = value
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.base_lr * value
+
+    @property
+    def current_lr(self):
+        return self.base_lr * self._factor
+
+    def epoch(self, model):
+        return contextlib.nullcontext()
+
+    def state(self):
+        return {}
+
+    def step(self, model, X, y, *, lam=0.0, rng=None):
+        """One batch: (summed loss, correct count), as scratchnet's optimizers return them."""
+        torch = _torch()
+        model.net.train()
+        self.optimizer.zero_grad()
+        logits = model.net(torch.from_numpy(X))
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(y).long())
+        if not torch.isfinite(loss):
+            return float(loss), 0
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach()) * len(X), int((logits.detach().argmax(1).numpy() == y).sum())
