@@ -26,14 +26,15 @@ def main():
     parser.add_argument("figures", help="directory for the PNG figures")
     args = parser.parse_args()
 
-    [cfg] = schema.load(EvaluateParams)
+    params = schema.load(EvaluateParams)
+    [cfg] = params
     with blas_threads(cfg.threads):
-        evaluate(args, cfg)
+        evaluate(args, cfg, params.verify)
 
 
-def evaluate(args, cfg):
+def evaluate(args, cfg, verify_params):
     model, config = load_trained(args.model)
-    history = read_history(args.live)
+    history = read_history(args.live, config["run"])
 
     results, per_class, proba, calibration = {}, {}, {}, {}
     for name in ("train", "val", "test"):
@@ -54,11 +55,15 @@ def evaluate(args, cfg):
     table.writelines(f"{a},{b}\n" for a, b in zip(y_test, predicted))
 
     # Every output goes to a temporary first: a failure anywhere leaves the previous set whole.
+    # The summary line is written before the outputs replace the previous ones: a closed or full
+    # standard output is an error that leaves them as they were.
     with atomic.outputs() as out:
+        out.before_commit(verify_params)
         out.write_json(args.metrics, summary)
         out.write_json(args.per_class, per_class)
         out.write_text(args.predictions, table.getvalue())
-        figure = lambda name: out.path(os.path.join(args.figures, f"{name}.png"))
+        figures = out.directory(args.figures)  # replaced whole: no figure of an earlier run lingers
+        figure = lambda name: os.path.join(figures, f"{name}.png")
         for metric in ("loss", "accuracy"):
             plots.training_curve(history, metric, config["best_epoch"], figure(metric))
         plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
@@ -76,7 +81,10 @@ def evaluate(args, cfg):
             {"validation": results["val"]["ece"], "test": results["test"]["ece"]},
             figure("reliability"),
         )
-    print(f"evaluate: val accuracy {results['val']['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}")
+        print(
+            f"evaluate: val accuracy {results['val']['accuracy']:.4f}, test accuracy {results['test']['accuracy']:.4f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -13,13 +13,17 @@ def main():
     parser.add_argument("provenance", help="the JSON file describing where the data came from")
     args = parser.parse_args()
 
-    [data] = schema.load(DataParams)
+    params = schema.load(DataParams)
+    [data] = params
     data.check_files()
     X, y, provenance = fetch(data)
+    # The summary line is written before the outputs replace the previous ones: a closed or full
+    # standard output is an error that leaves them as they were.
     with atomic.outputs() as out:
+        out.before_commit(params.verify)
         out.save_npz(args.out, X=X, y=y)
         out.write_json(args.provenance, provenance)
-    print(f"fetch: {provenance['rows']} digits from {provenance['detail']}")
+        print(f"fetch: {provenance['rows']} digits from {provenance['detail']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 import argparse
 import os
 
+import numpy as np
+
 from scratchnet.base import atomic, boundary
 from scratchnet.base.formats import load_npz
 from scratchnet.config import schema
@@ -15,16 +17,22 @@ def main():
     parser.add_argument("out_dir", help="directory for train.npz, val.npz and test.npz")
     args = parser.parse_args()
 
-    [split] = schema.load(SplitParams)
+    params = schema.load(SplitParams)
+    [split] = params
     X, y = load_npz(args.raw)
     parts = split_rows(y, split)
+    # The summary line is written before the outputs replace the previous ones: a closed or full
+    # standard output is an error that leaves them as they were.
     with atomic.outputs() as out:
+        out.before_commit(params.verify)
+        directory = out.directory(args.out_dir)  # replaced whole: no file of an earlier split lingers
         for name, rows in zip(("train", "val", "test"), parts):
-            out.save_npz(os.path.join(args.out_dir, f"{name}.npz"), X=X[rows], y=y[rows])
-    print(
-        f"split ({split.method}): "
-        + ", ".join(f"{name} {len(rows)}" for name, rows in zip(("train", "val", "test"), parts))
-    )
+            np.savez_compressed(os.path.join(directory, f"{name}.npz"), X=X[rows], y=y[rows])
+        print(
+            f"split ({split.method}): "
+            + ", ".join(f"{name} {len(rows)}" for name, rows in zip(("train", "val", "test"), parts)),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ temporary left behind.
 import gzip
 import hashlib
 import io
+import re
 import resource
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -37,17 +39,17 @@ COMMANDS = {
         "reports/figures",
     ],
 }
-# train's per-epoch record (reports/live) is rewritten as the epochs happen, by design (DVCLive,
-# `dvc exp show` reads it while training); its model is all-or-nothing.
+# Every stage's outputs are all-or-nothing, train's per-epoch record too (DVCLive writes it as
+# the epochs happen, for `dvc exp show`; a failed run puts the previous one back).
 OUTPUTS = {
     "fetch": ["data/raw"],
     "split": ["data/split"],
-    "train": ["data/model"],
+    "train": ["data/model", "reports/live"],
     "evaluate": ["reports/metrics.json", "reports/per_class.json", "reports/predictions.csv", "reports/figures"],
 }
 
 
-def run(workspace, stage, limits=None):
+def run(workspace, stage, limits=None, **env):
     def preexec():
         for limit, value in (limits or {}).items():
             resource.setrlimit(limit, (value, value))
@@ -55,7 +57,7 @@ def run(workspace, stage, limits=None):
     return subprocess.run(
         [sys.executable, "-m", f"stages.{stage}", *COMMANDS[stage]],
         cwd=workspace,
-        env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)},
+        env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT), **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -173,6 +175,37 @@ def model_claiming_huge_layers(ws):
     rewrite_model(ws, sizes=np.array([784, 2**30, 10]))
 
 
+def model_config(ws, transform):
+    """Rewrite the model's JSON configuration text with ``transform(text)``."""
+    with np.load(ws / "data/model/model.npz", allow_pickle=False) as f:
+        text = str(f["config"])
+    rewrite_model(ws, config=np.array(transform(text)))
+
+
+def damaged_compressed_data(ws):
+    """A model file whose deflate stream has bytes flipped, as a damaged DVC cache object would:
+    the zip's directory is intact, decompressing a member fails (zlib.error)."""
+    path = ws / "data/model/model.npz"
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("param_0.npy")
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    start = info.header_offset + 30 + name_length + extra_length  # the local header's own lengths
+    for k in range(start, start + 16):  # the first deflate block's header: an invalid stream
+        data[k] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def record_of_another_run(ws):
+    (ws / "reports/live/run.json").write_text('{"run": "0123456789abcdef"}\n', encoding="utf-8")
+
+
+def output_file_is_a_directory(ws):
+    (ws / "reports/metrics.json").unlink()
+    (ws / "reports/metrics.json").mkdir()
+    (ws / "reports/metrics.json" / "keep").write_text("a directory where metrics.json belongs")
+
+
 FSIZE = resource.RLIMIT_FSIZE
 CASES = [
     # (stage, what, damage(workspace) -> rlimits or None, the error's words)
@@ -275,6 +308,62 @@ CASES = [
     ),
     ("evaluate", "disk full half way through the figures", lambda ws: {FSIZE: 40 * 1024}, "File too large"),
     ("train", "params alias bomb", alias_bomb, "train.lr = [[[...], "),
+    (
+        "train",
+        "a number beyond float range",
+        lambda ws: set_params(ws, train__lr=10**400),
+        "train.lr = 100000000000000000...0000000000000000000 is not allowed",
+    ),
+    (
+        "train",
+        "a sigma that passes its bounds and divides by zero later",
+        lambda ws: set_params(ws, train__elastic_alpha=34, train__elastic_sigma=1e-200),
+        "train.elastic_sigma = 1e-200 is not allowed: it is too small for a Gaussian filter",
+    ),
+    (
+        "evaluate",
+        "config holds NaN",
+        lambda ws: model_config(ws, lambda t: re.sub(r'"best_epoch": \d+', '"best_epoch": NaN', t)),
+        "its configuration is not valid JSON, strictly read (NaN is not a JSON value)",
+    ),
+    (
+        "evaluate",
+        "config holds 1e400",
+        lambda ws: model_config(ws, lambda t: re.sub(r'"best_epoch": \d+', '"best_epoch": 1e400', t)),
+        "the number 1e400 is beyond what a float holds",
+    ),
+    (
+        "evaluate",
+        "config holds an integer of 400 digits",
+        lambda ws: model_config(ws, lambda t: re.sub(r'"best_epoch": \d+', '"best_epoch": ' + "9" * 400, t)),
+        "is beyond 64 bits",
+    ),
+    (
+        "evaluate",
+        "config nested 100,000 deep",
+        lambda ws: model_config(ws, lambda t: "[" * 100_000 + "]" * 100_000),
+        "nested deeper than 64 levels",
+    ),
+    (
+        "evaluate",
+        "infinite layer sizes",
+        lambda ws: rewrite_model(ws, sizes=np.array([784.0, np.inf, 10.0])),
+        "format_version and sizes must be integers",
+    ),
+    (
+        "evaluate",
+        "damaged compressed data (a bad DVC cache object)",
+        damaged_compressed_data,  # zlib.error inside NumPy's reader
+        "not a readable .npz model file (corrupt compressed data: Error -3 while decompressing data",
+    ),
+    ("evaluate", "a record of another run", record_of_another_run, "they come from different runs"),
+    ("evaluate", "out of file descriptors", lambda ws: {resource.RLIMIT_NOFILE: 8}, "Too many open files"),
+    (
+        "evaluate",
+        "an output path that is a directory",
+        output_file_is_a_directory,
+        "reports/metrics.json: is a directory where an output file belongs",
+    ),
 ]
 
 
@@ -293,7 +382,7 @@ def test_fault(finished, tmp_path, stage, what, damage, words):
     assert words in error, done.stderr
     assert len(error) < 3000, len(error)
     assert digest(workspace, stage) == before  # the previous outputs, whole
-    assert not list(workspace.rglob(f"*{SUFFIX}")), "a temporary was left behind"
+    assert not list(workspace.rglob(f"*{SUFFIX}*")), "a temporary was left behind"
 
 
 def test_a_killed_runs_temporary_is_removed_by_the_next_run(finished, tmp_path):
@@ -303,3 +392,85 @@ def test_a_killed_runs_temporary_is_removed_by_the_next_run(finished, tmp_path):
     stale.write_bytes(b"half a model, left by SIGKILL")
     assert run(workspace, "train").returncode == 0
     assert not stale.exists()
+
+
+# --- faults of the process and its streams ------------------------------------------------------
+
+
+def start_train(workspace, epochs):
+    """The train stage started for ``epochs`` epochs, once it has logged its first one."""
+    set_params(workspace, train__epochs=epochs, train__patience=epochs)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stages.train", *COMMANDS["train"]],
+        cwd=workspace,
+        env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in proc.stdout:
+        if line.startswith("epoch    1 "):
+            return proc
+    raise AssertionError("training never logged its first epoch")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_hangup_stops_train_as_sigterm_does(finished, tmp_path, signum):
+    workspace = tmp_path / "ws"
+    shutil.copytree(finished, workspace)
+    before = digest(workspace, "train")
+    proc = start_train(workspace, 2000)
+    proc.send_signal(signum)
+    rest = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 130 and "interrupted" in rest and "Traceback" not in rest, rest
+    assert digest(workspace, "train") == before  # the model and the record as they were
+    assert not list(workspace.rglob(f"*{SUFFIX}*"))
+
+
+def test_params_yaml_changed_while_train_runs(finished, tmp_path):
+    """`git stash` or an editor while training: the stage fails rather than let DVC record the new
+    params beside a model trained on the old ones."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(finished, workspace)
+    before = digest(workspace, "train")
+    proc = start_train(workspace, 40)
+    set_params(workspace, train__lr=0.01)
+    rest = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 1, rest
+    error = rest[rest.index("error: ") :]
+    assert error.count("error: ") == 1 and "changed while this stage ran (section train)" in error, rest
+    assert digest(workspace, "train") == before
+    assert not list(workspace.rglob(f"*{SUFFIX}*"))
+
+
+def test_a_bad_mplbackend_does_not_stop_evaluate(finished, tmp_path):
+    workspace = tmp_path / "ws"
+    shutil.copytree(finished, workspace)
+    done = run(workspace, "evaluate", MPLBACKEND="no-such-backend")
+    assert done.returncode == 0, done.stderr
+    assert digest(workspace, "evaluate") == digest(finished, "evaluate")  # the same outputs
+
+
+@pytest.mark.parametrize("stdout", ["closed", "full"])
+def test_a_closed_or_full_stdout_is_one_error_and_keeps_the_outputs(finished, tmp_path, stdout):
+    workspace = tmp_path / "ws"
+    shutil.copytree(finished, workspace)
+    set_params(workspace, split__seed=7)  # a run that would change the outputs
+    before = digest(workspace, "split")
+    target = "exec 1>&-" if stdout == "closed" else "exec 1>/dev/full"
+    command = " ".join([target, ";", sys.executable, "-m", "stages.split", *COMMANDS["split"]])
+    done = subprocess.run(
+        ["bash", "-c", command],
+        cwd=workspace,
+        env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    expected = "standard output is closed" if stdout == "closed" else "No space left on device"
+    assert done.stderr.count("error: ") == 1 and f"error: standard output: {expected}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert digest(workspace, "split") == before
+    assert not list(workspace.rglob(f"*{SUFFIX}*"))

@@ -76,7 +76,7 @@ def test_worst_mistakes_are_the_most_confident_wrong_predictions():
 
 
 def test_an_undefined_metric_is_null_with_its_reason_and_json_stays_strict():
-    from scratchnet.base.atomic import dumps
+    from scratchnet.base.strictjson import dumps
 
     results = {
         "train": {"accuracy": 1.0, "loss": 0.0},

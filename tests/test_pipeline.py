@@ -279,8 +279,7 @@ def test_an_edit_makes_stale_exactly_the_stages_that_run_it(finished_repo):
         stale = set(json.loads(repo.dvc("status", "--json").stdout))
         path.write_text(original, encoding="utf-8")
         assert stale == expected, module
-    packages = {p.relative_to(repo.path).parts[1].removesuffix(".py")
-                for p in repo.file("scratchnet").rglob("*.py")}
+    packages = {p.relative_to(repo.path).parts[1].removesuffix(".py") for p in repo.file("scratchnet").rglob("*.py")}
     covered = {m.split("/")[1].removesuffix(".py") for m in STALE if m.startswith("scratchnet/")}
     assert packages == covered  # every package of the library is in the table
 
@@ -369,12 +368,14 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
 
 
 def leftover_temporaries(repo):
-    """Files an interrupted atomic write would leave: .<name>.<random>.scratchnet-tmp beside the output."""
-    return [p for p in repo.path.rglob(f".*{atomic.SUFFIX}") if ".dvc" not in p.relative_to(repo.path).parts]
+    """What an interrupted atomic write would leave: .<name>.<random>.scratchnet-tmp beside an output (a
+    file or directory), and the previous outputs moved aside (…scratchnet-tmp.before)."""
+    return [p for p in repo.path.rglob(f".*{atomic.SUFFIX}*") if ".dvc" not in p.relative_to(repo.path).parts]
 
 
 def test_bad_param_stops_before_any_work_and_names_the_key(finished_repo):
     repo = finished_repo
+    model_before = sha256_file(repo.file("data/model/model.npz"))
     text = repo.file("params.yaml").read_text(encoding="utf-8")
     repo.file("params.yaml").write_text(text.replace("  lambda:", "  lamda:"), encoding="utf-8")
     done = repo.dvc("repro", check=False)
@@ -382,12 +383,16 @@ def test_bad_param_stops_before_any_work_and_names_the_key(finished_repo):
     assert "unknown key train.lamda (did you mean train.lambda?)" in done.stderr + done.stdout
     assert "missing key train.lambda" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr + done.stdout
-    assert not repo.file("data/model/model.npz").exists() and not leftover_temporaries(repo)
+    assert sha256_file(repo.file("data/model/model.npz")) == model_before  # persist: true, all or nothing
+    assert not leftover_temporaries(repo)
 
 
-def test_divergence_writes_no_model_and_no_metrics(finished_repo):
+def test_divergence_keeps_the_previous_model_record_and_metrics(finished_repo):
+    """DVC would delete a stage's outputs before running it; they are `persist: true` and the stages
+    write all or nothing, so the failed run leaves the previous ones, and dvc.lock, as they were."""
     repo = finished_repo
     metrics_before = sha256_file(repo.file("reports/metrics.json"))
+    before = {p: sha256_file(repo.file(p)) for p in ("data/model/model.npz", "reports/live/metrics.json", "dvc.lock")}
     repo.set_params({"train.lr": 10.0})
     done = repo.dvc("repro", check=False)
     output = done.stdout + done.stderr
@@ -397,9 +402,23 @@ def test_divergence_writes_no_model_and_no_metrics(finished_repo):
         r"try a smaller learning rate \(train.lr is 10.0\)",
         output,
     ), output
-    assert not repo.file("data/model/model.npz").exists()
+    assert {p: sha256_file(repo.file(p)) for p in before} == before
     assert sha256_file(repo.file("reports/metrics.json")) == metrics_before  # evaluate never ran
     assert not leftover_temporaries(repo)
+
+
+def test_a_failed_exp_run_keeps_the_previous_outputs_and_says_how_to_go_back(finished_repo):
+    repo = finished_repo
+    repo.commit("pipeline outputs")
+    outputs = ("data/model/model.npz", "reports/metrics.json", "reports/live/metrics.json", "dvc.lock")
+    before = {p: sha256_file(repo.file(p)) for p in outputs}
+    done = repo.dvc("exp", "run", "-S", "train.lr=abc", check=False)
+    assert done.returncode != 0
+    assert "train.lr = 'abc' is not allowed" in done.stderr and "`git checkout params.yaml`" in done.stderr
+    assert {p: sha256_file(repo.file(p)) for p in outputs} == before
+    assert not leftover_temporaries(repo)
+    repo.git("checkout", "params.yaml")  # what the message says
+    assert json.loads(repo.dvc("status", "--json").stdout) == {}
 
 
 def start_and_wait_for_training(repo, *cmd):
@@ -426,7 +445,7 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
     first, _ = pipeline
     repo = finished_repo
     model = repo.file("data/model/model.npz")
-    model_before = sha256_file(model)
+    model_before, live_before = sha256_file(model), live_tables(repo)
     repo.set_params({"train.epochs": 500})  # long enough to be caught mid-training
     if how == "ctrl-c on dvc repro":
         proc, _ = start_and_wait_for_training(repo, DVC, "repro")
@@ -439,11 +458,12 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
     rest = proc.communicate(timeout=120)[0]
     assert proc.returncode != 0, rest
     assert not leftover_temporaries(repo), leftover_temporaries(repo)
-    if how == "sigterm to the train stage":  # run by hand: the previous outputs are untouched
+    if how == "sigterm to the train stage":
         assert "interrupted" in rest and proc.returncode == 130
-        assert sha256_file(model) == model_before
-        # The live record shows how far the interrupted run got; the next run starts it afresh.
-        assert 1 <= read_json(repo.file("reports/live/metrics.json"))["step"] < 500
+    # By hand or under dvc repro (the outputs are persist: true), the previous outputs are untouched:
+    # the model, and the per-epoch record the interrupted run had begun to rewrite.
+    assert sha256_file(model) == model_before
+    assert live_tables(repo) == live_before
 
     # The next dvc repro (with the params as they were) runs cleanly to the same outputs.
     repo.set_params({"train.epochs": EPOCHS})

@@ -26,12 +26,15 @@ import time
 import numpy as np
 
 from scratchnet.base import boundary
-from scratchnet.base.atomic import dumps, write_text
+from scratchnet.base.atomic import write_text
+from scratchnet.base.errors import ParamsError
 from scratchnet.base.formats import N_CLASSES, N_PIXELS
+from scratchnet.base.strictjson import dumps
 from scratchnet.nn.blas import blas_threads
 from scratchnet.nn.fit import batch_buffers, train_epoch
 from scratchnet.nn.model import MLP
 from scratchnet.nn.sgd import SGD
+from scratchnet.sources.idx import idx_problem
 from scratchnet.training.distort import Distortion, Prefetcher
 
 HIDDEN, N_TRAIN, N_VAL, N_PREDICT, BATCH, LR, LAM = (512, 256, 128), 56_000, 7_000, 70_000, 64, 0.001, 0.001
@@ -334,7 +337,9 @@ def main():
     parser.add_argument("--out", default="reports/bench.json")
     args = parser.parse_args()
     if args.rounds < 1 or args.contended < 0:
-        parser.error("--rounds must be >= 1 and --contended >= 0")
+        raise ParamsError(f"--rounds {args.rounds} --contended {args.contended}: expected >= 1 and >= 0 rounds")
+    if args.mnist_dir is not None and (problem := idx_problem(args.mnist_dir)):
+        raise ParamsError(f"--mnist-dir {args.mnist_dir!r} (MNIST_DIR): {problem}")
 
     from .pipeline_bench import train_stage_peak_rss
 

@@ -17,12 +17,13 @@ import dataclasses
 import numpy as np
 
 from scratchnet.base import boundary
-from scratchnet.base.atomic import dumps, write_text
+from scratchnet.base.atomic import write_text
 from scratchnet.base.errors import ParamsError
 from scratchnet.base.formats import scale_pixels
+from scratchnet.base.strictjson import dumps
 from scratchnet.config import schema
 from scratchnet.nn.blas import blas_threads
-from scratchnet.sources.idx import fetch_idx
+from scratchnet.sources.idx import fetch_idx, idx_problem
 from scratchnet.sources.registry import Sample
 from scratchnet.splits import SplitParams, split_rows
 from scratchnet.training.params import ModelParams, TrainParams
@@ -94,6 +95,8 @@ def main():
     args = parser.parse_args()
     if args.epochs < 1:
         raise ParamsError(f"--epochs {args.epochs}: expected an integer >= 1")
+    if args.idx_dir is not None and (problem := idx_problem(args.idx_dir)):
+        raise ParamsError(f"--idx-dir {args.idx_dir!r} (MNIST_DIR): {problem}")
 
     split, model_params, train = schema.load(SplitParams, ModelParams, TrainParams)
     X, y = fetch_idx(args.idx_dir) if args.idx_dir else Sample().load(None)

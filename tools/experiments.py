@@ -11,6 +11,7 @@ import math
 from scratchnet import params
 from scratchnet.base import boundary
 from scratchnet.base.atomic import write_text
+from scratchnet.base.errors import ScratchnetError
 
 METRICS = (
     ("val acc", "val.accuracy", "percent"),
@@ -28,8 +29,16 @@ LIVE = "reports/live/metrics.json"
 def rows(revs=None):
     """`dvc.api.exp_show()` rows (flat dicts) of this commit's experiments and its baseline."""
     import dvc.api
+    from dvc.exceptions import DvcException
+    from scmrepo.exceptions import SCMError
 
-    return dvc.api.exp_show(revs=revs)
+    try:
+        return dvc.api.exp_show(revs=revs)
+    except (DvcException, SCMError) as e:
+        raise ScratchnetError(
+            f"cannot list experiments here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): "
+            "run it inside a clone of scratchnet that has a commit (`git log` shows one)"
+        ) from None
 
 
 def cell(row, key, path="reports/metrics.json"):
@@ -79,7 +88,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", help="also write the table to this markdown file")
     args = parser.parse_args()
-    text = markdown(*table(rows()))
+    header, body = table(rows())
+    if not any(any(cell for cell in row[2:]) for row in body):
+        raise ScratchnetError("no results to show yet: run the pipeline first (`make sample` or `dvc exp run`)")
+    text = markdown(header, body)
     if args.out:
         write_text(args.out, text)
     print(text, end="")

@@ -21,10 +21,12 @@ import os
 import subprocess
 import sys
 
-from scratchnet.base import boundary
+from scratchnet.base import atomic, boundary
 from scratchnet.base.errors import ScratchnetError
 
 TEMPLATE = os.path.join(".dvc", "tmp", "plots_template.html")
+# What the workspace's plots are drawn from (dvc.yaml's plots): without them the charts would be empty.
+NEEDED = ("reports/live/plots/metrics/train_loss.tsv", "reports/predictions.csv")
 # dvc-render's templates declare Vega-Lite v5; bundling a 5.x avoids a version warning per chart.
 VEGA_LITE = "5.21"
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}}
@@ -106,15 +108,24 @@ def main():
     )
     parser.add_argument("--out", default="reports/plots", help="directory for index.html")
     args = parser.parse_args()
+    if not os.path.isdir(".dvc"):
+        raise ScratchnetError("not at the root of a DVC repository: run it from your scratchnet clone's top folder")
+    missing = [path for path in NEEDED if not os.path.isfile(path)]
+    if missing and not args.revs:
+        raise ScratchnetError(
+            f"nothing to plot yet ({', '.join(missing)} missing): run the pipeline first (`make sample` or `dvc repro`)"
+        )
 
     os.makedirs(os.path.dirname(TEMPLATE), exist_ok=True)
     with open(TEMPLATE, "w", encoding="utf-8") as f:
         f.write(template())
     dvc = os.path.join(os.path.dirname(sys.executable), "dvc")
     command = ["plots", "diff", *args.revs] if args.revs else ["plots", "show"]
-    done = subprocess.run([dvc, *command, "--html-template", TEMPLATE, "-o", args.out], capture_output=True, text=True)
-    if done.returncode:
-        raise ScratchnetError(f"`dvc {' '.join(command)}` failed:\n{done.stdout}{done.stderr}")
+    with atomic.outputs() as out:  # the previous page stays until the new one is whole
+        page = out.directory(args.out)
+        done = subprocess.run([dvc, *command, "--html-template", TEMPLATE, "-o", page], capture_output=True, text=True)
+        if done.returncode or not os.path.isfile(os.path.join(page, "index.html")):
+            raise ScratchnetError(f"`dvc {' '.join(command)}` failed:\n{done.stdout}{done.stderr}")
     print(f"plots: {os.path.join(args.out, 'index.html')} (offline: Vega inlined, no CDN)")
 
 

@@ -1,23 +1,29 @@
 """The one error boundary of every entry point (the stages, predict, the tools).
 
-Expected failures become one ``error:`` line on stderr naming the file or key
-and what to do, and a documented exit code:
+Expected failures become one ``error:`` line naming the file or key and what to do,
+and a documented exit code:
 
     0    success
-    1    an ``error:`` line: bad params or input, a bad file, the machine (disk full,
-         permission denied, out of memory), divergence
+    1    an ``error:`` line: bad params, arguments or input, a bad file, the machine (disk
+         full, permission denied, out of memory, too many open files), divergence
     2    a usage error (argparse's own)
-    130  interrupted (Ctrl-C, SIGTERM): no partially written file is left behind
+    130  interrupted (Ctrl-C, SIGTERM, SIGHUP): no partially written file is left behind
     141  the reader of our output went away (``... | head``): quietly
 
-Anything else is a bug in scratchnet and keeps its traceback. SIGTERM is turned
-into an exception like Ctrl-C, so output sets remove their temporary files.
+The line goes to standard error, or to standard output where standard error is closed or
+full; text that an output's encoding cannot hold (a file name in the C locale) is written
+with backslash escapes. Writing to a closed or full standard output is an error like any
+other. Anything else is a bug in scratchnet and keeps its traceback. SIGTERM and SIGHUP
+are turned into an exception like Ctrl-C, so output sets remove their temporary files.
 """
 
+import contextlib
 import errno
 import os
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from .errors import ScratchnetError
 
@@ -34,38 +40,126 @@ ADVICE = {
     errno.ENOTDIR: "a part of the path is a file, not a directory: check the path",
     errno.EISDIR: "is a directory, not a file: check the path",
     errno.EEXIST: "exists already, as a file where a directory belongs, not a directory: check the path",
+    errno.EMFILE: "too many open files: close other programs or raise the limit (ulimit -n)",
+    errno.ENFILE: "the system has too many open files: close other programs and run again",
+    errno.EBADF: "the stream is closed: run without closing it (a `>&-`), or send it to /dev/null",
+    errno.ENOMEM: "out of memory: use smaller inputs or settings, or a machine with more memory",
+    errno.EIO: "an input/output error from the device: check the disk",
 }
 
 
-def describe_os_error(e):
+def describe_os_error(e: OSError) -> str:
     where = e.filename if e.filename is not None else "a file"
     if e.filename2 is not None:
         where = f"{where} -> {e.filename2}"
-    advice = ADVICE.get(e.errno, "the operating system refused it: check the path, permissions and free disk space")
+    advice = ADVICE.get(
+        e.errno or 0, "the operating system refused it: check the path, permissions and free disk space"
+    )
     return f"{where}: {e.strerror or e} ({advice})"
 
 
-def error_line(message):
+def error_line(message: object) -> str:
     message = str(message)
     if len(message) > MAX_MESSAGE:
         message = f"{message[:MAX_MESSAGE]}... ({len(message) - MAX_MESSAGE:,} more characters)"
     return f"error: {message}"
 
 
-def fail(message, code=1):
-    print(error_line(message), file=sys.stderr)
+def say(line: str) -> bool:
+    """Write ``line`` to standard error, or standard output if that fails; whether it was written."""
+    for stream in (sys.stderr, sys.stdout):
+        try:
+            if stream is not None:
+                print(line, file=stream, flush=True)
+                return True
+        except (OSError, ValueError):  # closed, full, or detached
+            continue
+    return False
+
+
+def fail(message: object, code: int = 1) -> int:
+    say(error_line(message))
     return code
 
 
-def _terminate(signum, frame):
+class _ClosedStream:
+    """What standard output is when the process started with it closed: writing to it is an error."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed", "<stdout>")
+
+    def flush(self) -> None:
+        pass
+
+
+class _NamedStream:
+    """Standard output whose write errors name it (a full disk behind it says "standard output"),
+    in every other way the stream it wraps."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, "<stdout>") from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, "<stdout>") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _prepare_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream()
+    elif not isinstance(sys.stdout, (_NamedStream, _ClosedStream)):
+        sys.stdout = _NamedStream(sys.stdout)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush has nothing to fail on."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def guarded(main, *args):
-    """Call ``main(*args)`` inside the boundary; return the exit code (main's own, or 0)."""
-    signal.signal(signal.SIGTERM, _terminate)
+def guarded(main: Callable[..., int | None], *args: Any) -> int:
+    """Call ``main(*args)`` inside the boundary; return the exit code (main's own, or 0). The
+    streams are as they were afterwards (the boundary may be entered in-process, as tests do)."""
+    stdout = sys.stdout
+    _prepare_streams()
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
     try:
-        return main(*args) or 0
+        return _guarded(main, *args)
+    finally:
+        sys.stdout = stdout
+
+
+def _guarded(main: Callable[..., int | None], *args: Any) -> int:
+    try:
+        code = main(*args) or 0
+        sys.stdout.flush()  # a closed or full standard output is found here, inside the boundary, not at exit
+        return code
     except ScratchnetError as e:
         return fail(e)
     except MemoryError as e:
@@ -75,15 +169,18 @@ def guarded(main, *args):
         )
     except BrokenPipeError:
         # Nobody reads our output any more: stop quietly, and keep the final flush quiet too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
         return 141
     except OSError as e:
+        if e.filename == "<stdout>":
+            _quiet_stdout()
+            return fail(f"standard output: {e.strerror} ({ADVICE.get(e.errno or 0, 'check where it goes')})")
         return fail(describe_os_error(e))
     except KeyboardInterrupt:
-        print("interrupted: no partially written file was left behind", file=sys.stderr)
+        say("interrupted: no partially written file was left behind")
         return 130
 
 
-def run(main, *args):
-    """The entry point of a stage or tool: ``if __name__ == "__main__": stage.run(main)``."""
+def run(main: Callable[..., int | None], *args: Any) -> None:
+    """The entry point of a stage or tool: ``if __name__ == "__main__": boundary.run(main)``."""
     sys.exit(guarded(main, *args))

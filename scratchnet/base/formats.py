@@ -17,6 +17,9 @@ N_CLASSES = 10
 # The train stage's per-epoch record (DVCLive's reports/live/plots/metrics/NAME.tsv), which
 # evaluate reads back for its curves.
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+# The record's file naming the training run it belongs to, which the model file names too: evaluate
+# refuses a record and a model of different runs.
+RUN_FILE = "run.json"
 
 
 def check_arrays(X, y, where):

@@ -1,15 +1,20 @@
 """Read an .npz archive without unpickling and within a size limit; every way a file can fail
-becomes one error naming it.
+becomes one error naming it, and what to do.
 
 Each array's header (shape and dtype) is read and checked before the array is:
-a small file whose header claims billions of rows is refused, not allocated.
+a small file whose header claims billions of rows is refused, not allocated. Every
+decoder's failure (zip structure, deflate data, the .npy header) is the same error:
+a pipeline file that cannot be read is most often a damaged copy in DVC's cache, which
+`dvc checkout --relink` or rerunning the stage that writes it replaces.
 """
 
 import zipfile
+import zlib
 
 import numpy as np
 
 MAX_ARRAY_BYTES = 1 << 30  # 1 GiB per array: full MNIST is 55 MB, the reference model 2.3 MB
+REMEDY = "if DVC wrote it, restore it with `dvc checkout --relink PATH` or rerun its stage (`dvc repro -f STAGE`)"
 
 
 def _header(archive, name):
@@ -52,7 +57,17 @@ def read_npz(path, error, kind, max_bytes=MAX_ARRAY_BYTES):
                     return {name: f[name] for name in f.files}
     except FileNotFoundError:
         raise error(f"{path}: no such {kind} file") from None
-    except (ValueError, EOFError, zipfile.BadZipFile, KeyError, OSError) as e:
+    except (
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        KeyError,
+        OSError,
+        zlib.error,
+        OverflowError,
+        NotImplementedError,
+    ) as e:
         if isinstance(e, OSError) and e.errno is not None and not isinstance(e, FileNotFoundError):
             raise  # the machine (permissions, a directory, a disk error): the entry point says so
-        raise error(f"{path}: not a readable .npz {kind} file ({e})") from None
+        reason = f"corrupt compressed data: {e}" if isinstance(e, zlib.error) else f"{type(e).__name__}: {e}"
+        raise error(f"{path}: not a readable .npz {kind} file ({reason[:200]}); {REMEDY}") from None

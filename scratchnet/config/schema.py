@@ -95,13 +95,45 @@ def validate(raw: Any, *section_classes: Any, where: str = "params.yaml") -> lis
     built = [_section(c, raw[c.SECTION], problems) for c in section_classes if c.SECTION in raw]
     if problems:
         raise ParamsError(
-            f"{where}: " + "\n  ".join(problems)
+            f"{where}: " + "\n  ".join(problems) + f" ({UNDO})"
             if len(problems) == 1
-            else f"{where} has {len(problems)} problems:\n  " + "\n  ".join(problems)
+            else f"{where} has {len(problems)} problems ({UNDO}):\n  " + "\n  ".join(problems)
         )
     return built
 
 
-def load(*section_classes: Any, path: str = "params.yaml") -> list[Any]:
+UNDO = "fix it, or return to the committed values with `git checkout params.yaml`"
+
+
+class Loaded(list):
+    """The sections a stage read (unpack them as a list), and ``verify()``: that params.yaml still
+    holds what they were built from. A stage verifies before its outputs replace the previous ones,
+    so that DVC never records params beside outputs made from others (params.yaml edited, or
+    `git stash`ed, while the stage ran)."""
+
+    def __init__(self, sections: list[Any], path: str, raw: dict[str, Any]):
+        super().__init__(sections)
+        self.path, self.raw = path, raw
+
+    def verify(self) -> None:
+        try:
+            now = yamlfile.read(self.path)
+        except ParamsError as e:
+            now, reason = None, str(e)
+        else:
+            reason = "it changed"
+        names = [s.SECTION for s in self]
+        if not isinstance(now, dict) or any(now.get(n) != self.raw.get(n) for n in names):
+            changed = [n for n in names if not isinstance(now, dict) or now.get(n) != self.raw.get(n)]
+            raise ParamsError(
+                f"{self.path}: {reason} while this stage ran (section {', '.join(changed)}); its outputs were "
+                "not written, so DVC records nothing that disagrees with params.yaml: run the stage again "
+                "(`dvc repro`)"
+            )
+
+
+def load(*section_classes: Any, path: str = "params.yaml") -> Loaded:
     """Read ``path`` and build ``section_classes``; ParamsError if anything is wrong."""
-    return validate(yamlfile.read(path), *section_classes, where=path)
+    raw = yamlfile.read(path)
+    sections = validate(raw, *section_classes, where=path)
+    return Loaded(sections, path, {c.SECTION: raw[c.SECTION] for c in section_classes})

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..base import strictjson
 from ..base.errors import ModelFileError
 from ..base.npz import read_npz
 from .model import MLP
@@ -49,11 +50,14 @@ def load(
     missing = {"format_version", "sizes", "config"} - contents.keys()
     if missing:
         raise ModelFileError(f"{path}: not a scratchnet model (missing {', '.join(sorted(missing))})")
-    try:
-        version = int(contents["format_version"])
-        sizes = [int(s) for s in contents["sizes"]]
-    except (TypeError, ValueError):
-        raise ModelFileError(f"{path}: format_version and sizes must be integers") from None
+    version, sizes_array = contents["format_version"], contents["sizes"]
+    if (
+        (version.shape, sizes_array.ndim) != ((), 1)
+        or version.dtype.kind not in "iu"
+        or sizes_array.dtype.kind not in "iu"
+    ):
+        raise ModelFileError(f"{path}: format_version and sizes must be integers (a number and a list of numbers)")
+    version, sizes = int(version), [int(s) for s in sizes_array]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ModelFileError(f"{path}: layer sizes {sizes} are not a network")
     if (inputs is not None and sizes[0] != inputs) or (outputs is not None and sizes[-1] != outputs):
@@ -64,9 +68,11 @@ def load(
             f"version {FORMAT_VERSION} (was it written by another release?)"
         )
     try:
-        config = json.loads(str(contents["config"]))
-    except json.JSONDecodeError as e:
-        raise ModelFileError(f"{path}: its configuration is not valid JSON ({e})") from None
+        config = strictjson.loads(str(contents["config"]))
+    except ValueError as e:  # JSONDecodeError included
+        raise ModelFileError(f"{path}: its configuration is not valid JSON, strictly read ({e})") from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: its configuration is {type(config).__name__}, not a JSON object")
 
     # Every array is checked against the shapes ``sizes`` implies before the network is built,
     # so a small file that claims huge layers is refused, not allocated.

@@ -4,12 +4,20 @@ import csv
 import math
 import os
 
+from ..base import strictjson
 from ..base.errors import DataError
-from ..base.formats import EPOCH_METRICS
+from ..base.formats import EPOCH_METRICS, RUN_FILE
 
 
-def read_history(directory):
-    """[{epoch, train_loss, ...}] per epoch; DataError naming the file, line and column of anything wrong."""
+def read_history(directory, run):
+    """[{epoch, train_loss, ...}] per epoch of the record in ``directory``, which must be the record of
+    the training run ``run`` (the model's); DataError naming the file, line and column of anything wrong."""
+    recorded = _read_run(os.path.join(directory, RUN_FILE))
+    if recorded != run:
+        raise DataError(
+            f"{directory}: the per-epoch record of training run {recorded}, not of the model's ({run}): "
+            "they come from different runs; rerun `dvc repro train`"
+        )
     columns = {}
     for name in EPOCH_METRICS:
         path = os.path.join(directory, "plots", "metrics", f"{name}.tsv")
@@ -29,6 +37,19 @@ def read_history(directory):
                 "rerun `dvc repro train`"
             )
     return [{"epoch": epoch, **{name: columns[name][epoch] for name in EPOCH_METRICS}} for epoch in epochs]
+
+
+def _read_run(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = strictjson.loads(f.read(4096))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file (a record from an older scratchnet?); rerun `dvc repro train`") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise DataError(f"{path}: not the JSON naming a run ({e}); rerun `dvc repro train`") from None
+    if not isinstance(content, dict) or not isinstance(content.get("run"), str):
+        raise DataError(f"{path}: names no run; rerun `dvc repro train`")
+    return content["run"]
 
 
 def _span(steps):

@@ -1,8 +1,13 @@
 """PNG figures: training curves, confusion matrix, and what the network learned."""
 
+import os
+
+# Files only, no screen: the Agg backend, whatever MPLBACKEND says (`import matplotlib` itself
+# fails on a value it does not know, so the variable is set before the import).
+os.environ["MPLBACKEND"] = "Agg"
 import matplotlib
 
-matplotlib.use("Agg")  # files only, no screen needed
+matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -14,14 +14,19 @@ from ..nn.model import MLP
 def load_trained(path: str) -> tuple[MLP, dict[str, Any]]:
     """(model, config) of a model the train stage wrote; ModelFileError naming what is missing."""
     model, config = checkpoint.load(path, inputs=N_PIXELS, outputs=N_CLASSES, names=("pixels", "digits"))
-    bad = [
-        key
-        for key in ("best_epoch", "epochs_run")
-        if not isinstance(config, dict) or not isinstance(config.get(key), int) or config[key] < 0
-    ]
+    bad = [key for key in ("best_epoch", "epochs_run") if not isinstance(config.get(key), int) or config[key] < 0]
     if bad:
         raise ModelFileError(
             f"{path}: its configuration lacks {' and '.join(bad)} as whole numbers "
             "(was it written by the train stage?); rerun `dvc repro train`"
+        )
+    if not 1 <= config["best_epoch"] <= config["epochs_run"]:
+        raise ModelFileError(
+            f"{path}: its best epoch {config['best_epoch']} is not one of its {config['epochs_run']} epochs; "
+            "rerun `dvc repro train`"
+        )
+    if not isinstance(config.get("run"), str):
+        raise ModelFileError(
+            f"{path}: its configuration names no training run (an older model?); rerun `dvc repro train`"
         )
     return model, config

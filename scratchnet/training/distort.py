@@ -72,9 +72,11 @@ class Distortion:
         except (ArithmeticError, FloatingPointError):
             usable = False
         if not usable:
-            raise Invalid(f"train.elastic_sigma = {self.elastic_sigma:g} is not allowed: it is too small for a "
-                          "Gaussian filter (its square is 0 in floating point); expected a number in (0, 28] "
-                          "of at least 1e-150")
+            raise Invalid(
+                f"train.elastic_sigma = {self.elastic_sigma:g} is not allowed: it is too small for a "
+                "Gaussian filter (its square is 0 in floating point); expected a number in (0, 28] "
+                "of at least 1e-150"
+            )
 
     @classmethod
     def from_values(cls, values):

@@ -6,18 +6,33 @@ values, so `dvc exp show` (queued runs too) and the VS Code extension show the
 running experiment's epoch, losses and accuracies as it trains. It is the only
 per-epoch record: evaluate's curve figures read the same files
 (``report/history.py``). DVCLive empties the directory when a run starts, so an
-interrupted run's partial record never mixes with the next run's.
+interrupted run's partial record never mixes with the next run's (and the train stage puts
+the previous record back if the run fails: base/atomic.py's ``in_place``).
+
+The record names its run (``run.json``), and so does the model file: the run is a digest of
+what determines the training (the model and train sections, the training and validation
+data), so a rerun with the same inputs is the same run and its outputs stay bit-identical.
 """
 
 import contextlib
+import hashlib
+import os
 
 from ..base.errors import ScratchnetError
-from ..base.formats import EPOCH_METRICS
+from ..base.formats import EPOCH_METRICS, RUN_FILE
+from ..base.strictjson import dumps
+
+
+def run_id(sections, *data_digests):
+    """The run's name: a digest of the params sections (as parsed from params.yaml) and the data's digests."""
+    text = dumps({"params": sections, "data": list(data_digests)})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @contextlib.contextmanager
-def epoch_record(directory):
-    """Yield an ``on_epoch(record)`` callback for ``fit`` that logs each epoch to ``directory``."""
+def epoch_record(directory, run):
+    """Yield an ``on_epoch(record)`` callback for ``fit`` that logs each epoch to ``directory``,
+    which names the training run ``run``."""
     from dvclive import Live
     from scmrepo.exceptions import SCMError
 
@@ -30,6 +45,8 @@ def epoch_record(directory):
             f"DVCLive cannot start in this git repository ({e}): commit first "
             "(git add -A && git commit -m ...), then run again"
         ) from None
+    with open(os.path.join(directory, RUN_FILE), "w", encoding="utf-8") as f:
+        f.write(dumps({"run": run}))
     with live:
 
         def on_epoch(record):
