@@ -1,6 +1,7 @@
-"""The fused SGD step (nn/sgd.py) and NumPy's own sgemm (nn/blas.py): the same training as
-train_step + SGD.update up to float32 rounding, exact weight decay, true weights whenever they are read,
-bit-identical reruns, no allocation per step, and the pure-NumPy path where sgemm is not found."""
+"""The fused steps (nn/sgd.py, nn/momentum.py, nn/adam.py) and NumPy's own sgemm (nn/blas.py): the same
+training as train_step + the optimizer's explicit update up to float32 rounding, exact weight decay, true
+weights whenever they are read, bit-identical reruns, no allocation per step, the pure-NumPy path where
+sgemm is not found, and subnormals flushed by the CPU for Adam (nn/fpu.py)."""
 
 import os
 import subprocess
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from scratchnet.nn import blas, checkpoint
+from scratchnet.nn import blas, checkpoint, fpu
 from scratchnet.nn.adam import Adam
 from scratchnet.nn.fit import FitConfig, fit
 from scratchnet.nn.model import MLP
@@ -289,11 +290,14 @@ def test_a_non_finite_loss_leaves_the_weights_alone(digits):
     [
         (lambda: SGD(lr=0.05), np.float32, True),
         (lambda: SGD(lr=0.05), np.float64, False),
-        (lambda: Momentum(lr=0.05, momentum=0.9), np.float32, False),
-        (lambda: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float32, False),
+        (lambda: Momentum(lr=0.05, momentum=0.9), np.float32, True),
+        (lambda: Momentum(lr=0.05, momentum=0.9, nesterov=True), np.float32, True),
+        (lambda: Momentum(lr=0.05, momentum=0.9), np.float64, False),
+        (lambda: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float32, True),
+        (lambda: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float64, False),
     ],
 )
-def test_fit_fuses_plain_sgd_in_float32_only(digits, make, dtype, fused):
+def test_fit_fuses_every_optimizer_in_float32_only(digits, make, dtype, fused):
     X, y = (a[:640] for a in digits)
     model, optimizer = MLP(SIZES, seed=0, dtype=dtype), make()
     fit(
@@ -364,3 +368,136 @@ def test_a_step_allocates_no_array_data(path, dropout):
         finally:
             tracemalloc.stop()
     assert max(peaks) < 4096, peaks
+
+
+# --- momentum, Nesterov and Adam fused ------------------------------------------------------------
+
+FUSED = {
+    "momentum": lambda path: Momentum(lr=0.05, momentum=0.9, path=path),
+    "nesterov": lambda path: Momentum(lr=0.05, momentum=0.9, nesterov=True, path=path),
+    "adam": lambda path: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, path=path),
+}
+
+
+def train_with(make, path, X, y, steps, lam, *, dtype=np.float32, dropout=0.0):
+    """(model, optimizer) after ``steps`` batches of 64 in one epoch block: the fused step on ``path``, or
+    "explicit" (train_step, then the optimizer's update from the gradients)."""
+    model = MLP(SIZES, seed=0, dropout=dropout, dtype=dtype)
+    optimizer, rng = make(None if path == "explicit" else path), np.random.default_rng(1)
+    with optimizer.epoch(model):
+        for k in range(steps):
+            xb, yb = X[64 * k : 64 * (k + 1)].astype(dtype), y[64 * k : 64 * (k + 1)]
+            if path == "explicit":
+                model.train_step(xb, yb, lam, rng)
+                optimizer.update(model.params, model.grads)
+            else:
+                optimizer.step(model, xb, yb, lam=lam, rng=rng)
+    return model, optimizer
+
+
+# The tolerances and their reasons are those of the SGD test above: after one step a float32 path is
+# within 2 eps * max|W| of another and of float64 (measured here: 0 to 0.6); after 60 steps the paths
+# drift apart by 5e-7 of the distance the weights moved (measured), where a missing decay, velocity or
+# moment term would be > 1e-3 of it.
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("path", ["sgemm", "numpy"])
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_optimizers_train_as_their_explicit_update(digits, name, path, dropout):
+    if path == "sgemm" and SGEMM is None:
+        pytest.skip(f"no sgemm here: {FOUND}")
+    make = FUSED[name]
+    (one, optimizer), (one_explicit, _) = (
+        train_with(make, kind, *digits, 1, 1e-3, dropout=dropout) for kind in (path, "explicit")
+    )
+    assert optimizer.fused == path
+    reference, _ = train_with(make, "explicit", *digits, 1, 1e-3, dtype=np.float64, dropout=dropout)
+    assert max_difference(one, one_explicit) <= 2 * EPS * largest_weight(one_explicit)
+    # Adam's first step, lr * g / (|g| + eps), turns the float32 gradient's rounding into up to
+    # lr * |dg| / (4 eps) where |g| is near eps = 1e-8 (measured 1.4e-3 lr); a wrong moment or bias
+    # correction moves weights by a sizable fraction of lr.
+    tolerance = 2e-2 * 1e-3 if name == "adam" else 2 * EPS * largest_weight(reference)
+    if not dropout:  # float64 draws other dropout masks from the same seed
+        assert max_difference(one, reference) <= tolerance
+    fused, explicit = (train_with(make, kind, *digits, 60, 1e-3, dropout=dropout)[0] for kind in (path, "explicit"))
+    moved = max_difference(explicit, MLP(SIZES, seed=0))
+    assert max_difference(fused, explicit) <= 1e-3 * moved
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_optimizers_apply_the_l2_term(digits, name):
+    """Without L2 the weights end elsewhere: the decay is really in the fused pass (by more than the
+    1e-3 of the distance moved that separates the paths above)."""
+    if SGEMM is None:
+        pytest.skip(f"no sgemm here: {FOUND}")
+    with_l2, without = (train_with(FUSED[name], "sgemm", *digits, 60, lam)[0] for lam in (1e-2, 0.0))
+    moved = max_difference(without, MLP(SIZES, seed=0))
+    assert max_difference(with_l2, without) > 1e-2 * moved
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_optimizers_rerun_bit_identically(digits, name, threads):
+    X, y = digits
+    runs = []
+    for _ in range(2):
+        model = MLP(SIZES, seed=0, dropout=0.2)
+        with threadpool_limits(threads):
+            fit(
+                model,
+                FUSED[name](None),
+                X,
+                y,
+                X[:500],
+                y[:500],
+                FitConfig(epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=3),
+            )
+        runs.append(model.params)
+    for p, q in zip(*runs):
+        np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_a_fused_step_allocates_no_array_data(name):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((1024, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 1024)
+    model, optimizer, dropout_rng = MLP(SIZES, seed=0, dropout=0.2), FUSED[name](None), np.random.default_rng(0)
+    with optimizer.epoch(model):
+        for _ in range(3):
+            optimizer.step(model, X, y, lam=1e-3, rng=dropout_rng)  # buffers, caches
+        tracemalloc.start()
+        try:
+            peaks = []
+            for _ in range(5):
+                in_use, _ = tracemalloc.get_traced_memory()
+                tracemalloc.reset_peak()
+                optimizer.step(model, X, y, lam=1e-3, rng=dropout_rng)
+                peaks.append(tracemalloc.get_traced_memory()[1] - in_use)
+        finally:
+            tracemalloc.stop()
+    assert max(peaks) < 4096, peaks
+
+
+def test_the_cpu_flushes_subnormals_inside_a_block_only():
+    if not fpu.available():
+        pytest.skip("this machine's C library or CPU cannot flush subnormals (Adam zeroes them by hand)")
+    tiny = np.array([1e-30], np.float32)
+    with fpu.flush_subnormals() as flushing:
+        assert flushing and (tiny * np.float32(1e-10))[0] == 0
+    assert (tiny * np.float32(1e-10))[0] != 0  # 1e-40, a subnormal, outside the block
+
+
+@pytest.mark.parametrize("cpu_flushes", [True, False])
+def test_adam_keeps_no_subnormal_values_with_or_without_the_cpus_flushing(digits, monkeypatch, cpu_flushes):
+    """Dark pixels' weights decay under L2 towards 0; either way no subnormal number is stored, and the
+    two ways train alike (they differ only below 1e-16 in gradients and 1e-30 in stored values)."""
+    if cpu_flushes and not fpu.available():
+        pytest.skip("this machine cannot flush subnormals")
+    if not cpu_flushes:
+        monkeypatch.setattr(fpu, "_STATE", (None,))
+    X, y = digits
+    model, optimizer = train_with(FUSED["adam"], None, X, y, 60, 1.0)
+    tiny = np.finfo(np.float32).tiny
+    for arrays in (model.params, optimizer._m, optimizer._v):
+        for a in arrays:
+            assert not ((a != 0) & (np.abs(a) < tiny)).any()
+    assert optimizer._flushing is False  # off again after the block

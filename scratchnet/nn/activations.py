@@ -12,18 +12,17 @@ def relu_(z):
     return np.maximum(z, 0, out=z)
 
 
-def relu_backward_(delta, activation, passed=None, mask=None):
+def relu_backward_(delta, activation, mask=None):
     """Multiply delta in place by ReLU's derivative, read off its output.
 
-    With buffers shaped like delta, ``passed`` (bool) and ``mask`` (delta's dtype), it
-    allocates nothing: multiplying by a boolean array directly makes NumPy 2.4
-    allocate a cast buffer on every call, copying it into a float one does not.
+    A ReLU's output is >= 0, so its sign is the derivative: 1 where the unit passed, 0 where
+    it did not. With ``mask``, a buffer shaped like delta, it allocates nothing (multiplying
+    by a boolean array directly makes NumPy 2.4 allocate a cast buffer on every call).
     """
-    if passed is None:
+    if mask is None:
         delta *= activation > 0
     else:
-        np.copyto(mask, np.greater(activation, 0, out=passed))
-        delta *= mask
+        delta *= np.sign(activation, out=mask)
     return delta
 
 

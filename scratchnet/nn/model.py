@@ -37,6 +37,7 @@ class Workspace:
         self.predicted = np.empty(m, np.intp)
         self.hit = np.empty(m, bool)
         self.losses64 = np.empty(m, np.float64)
+        self.ones = np.ones((m, 1), dtype)  # bias gradients as products: ones.T @ delta
         self.products: dict[str, MatmulProducts] = {}  # kind -> the products last planned on this workspace
 
     def total(self, losses: np.ndarray) -> float:
@@ -162,7 +163,7 @@ class MLP:
         """Turn delta = dLoss/d(output of hidden layer i) into dLoss/d(its input), in place; a is that output."""
         # Dropout zeroes exactly the outputs it dropped, so one mask read off the
         # output covers ReLU and dropout; keep scales.
-        relu_backward_(delta, a, work.flags[i], work.masks[i])
+        relu_backward_(delta, a, work.masks[i])
         if self.dropout > 0:
             delta *= self.dtype.type(1.0 / (1.0 - self.dropout))
 

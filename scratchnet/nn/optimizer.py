@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..base.constraints import Interval, hyperparameter
+from .blas import find_sgemm
 
 if TYPE_CHECKING:
     from .model import MLP
@@ -39,6 +40,8 @@ LEARNING_RATE = Interval(float, 0, None, closed="right", float32=True)
 class Optimizer:
     lr: float = hyperparameter(LEARNING_RATE)
     factor: float = field(default=1.0, init=False, repr=False)  # the schedule's, for the current epoch
+    # "sgemm" or "numpy" forces a fused step's path; None: sgemm where found (see choose_path)
+    path: str | None = field(default=None, repr=False, kw_only=True)
 
     # PyTorch's equivalent, for the reference implementation (tools/reference.py): the name of
     # the torch.optim class and its keyword arguments, from ``torch_arguments``.
@@ -108,6 +111,21 @@ class Optimizer:
 
     def allocate(self, params: Sequence[np.ndarray]) -> None:
         """Allocate state arrays shaped like ``params``, once, before the first step or update."""
+
+    def choose_path(self, dtype: np.dtype) -> None:
+        """For an optimizer that fuses its update into backprop: ``fused`` is "sgemm" (the update
+        inside the products of NumPy's own OpenBLAS, blas.py) or "numpy" (np.matmul, then a pass)
+        for a float32 model, None (the explicit path: gradients, then ``apply``) for another dtype;
+        ``description`` says what runs."""
+        if dtype != np.float32:
+            self.sgemm, self.fused, self.description = None, None, f"explicit ({dtype} model)"
+            return
+        sgemm, found = find_sgemm() if self.path != "numpy" else (None, "")
+        if self.path == "sgemm" and sgemm is None:
+            raise LookupError(f"no usable sgemm: {found}")
+        self.sgemm = sgemm
+        self.fused = "sgemm" if sgemm is not None else "numpy"
+        self.description = found if sgemm is not None else "pure NumPy"
 
     def settle(self) -> None:
         """Apply whatever the optimizer kept pending, so that params are the true weights (nothing by default)."""

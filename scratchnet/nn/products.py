@@ -56,6 +56,10 @@ class MatmulProducts:
         """out = a_i.T @ delta_i: layer i's weight gradient (times whatever factor delta carries)."""
         return np.matmul(self.inputs[i].T, self.deltas[i], out=out)
 
+    def bias_gradient(self, i: int, out: np.ndarray) -> np.ndarray:
+        """out = the column sums of delta_i: layer i's bias gradient."""
+        return np.add.reduce(self.deltas[i], axis=0, out=out)
+
 
 class SgemmProducts(MatmulProducts):
     """The same products through sgemm, for weights stored as ``W = scale * V``: forward and backprop
@@ -71,6 +75,7 @@ class SgemmProducts(MatmulProducts):
             sgemm.plan(d, W, prev, trans_b=True) for d, W, prev in zip(self.deltas[1:], weights[1:], work.deltas)
         ]
         self._accumulate: dict[tuple[int, int], Plan] = {}  # (layer, id of the target) -> plan
+        self._bias: dict[tuple[int, int], Plan] = {}
 
     def forward(self, i: int, scale: float = 1.0) -> None:
         """work.acts[i] = scale * a @ V_i + b_i (b copied in first: no pass for the bias)."""
@@ -87,5 +92,14 @@ class SgemmProducts(MatmulProducts):
         if plan is None:
             plan = self._accumulate[i, id(target)] = self.sgemm.plan(
                 self.inputs[i], self.deltas[i], target, trans_a=True
+            )
+        plan(alpha, beta)
+
+    def accumulate_bias(self, i: int, target: np.ndarray, alpha: float, beta: float) -> None:
+        """target = alpha * (column sums of delta_i) + beta * target, as a product with a column of ones."""
+        plan = self._bias.get((i, id(target)))
+        if plan is None:
+            plan = self._bias[i, id(target)] = self.sgemm.plan(
+                self.work.ones, self.deltas[i], target.reshape(1, -1), trans_a=True
             )
         plan(alpha, beta)

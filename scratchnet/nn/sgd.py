@@ -35,11 +35,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .blas import find_sgemm
 from .inplace import BLOCK, axpy_, decay_add_, scratch
 from .optimizer import Optimizer
 
@@ -50,26 +49,13 @@ RESCALE_BELOW = 0.5  # settle when s falls below this, so V never grows far from
 class SGD(Optimizer):
     """Plain mini-batch gradient descent: p <- p - lr * g."""
 
-    path: str | None = field(
-        default=None, repr=False
-    )  # "sgemm" or "numpy" forces a fused path; None: sgemm where found
-
     torch_name = "SGD"
 
     def allocate(self, params: Sequence[np.ndarray]) -> None:
-        dtype = params[0].dtype
-        self._scratch = scratch(dtype)
+        self._scratch = scratch(params[0].dtype)
         self.scale = 1.0  # W = scale * V during an epoch on the sgemm path
-        if dtype != np.float32:
-            self.sgemm, self.fused, self.description = None, None, f"explicit ({dtype} model)"
-            return
-        sgemm, found = find_sgemm() if self.path != "numpy" else (None, "")
-        if self.path == "sgemm" and sgemm is None:
-            raise LookupError(f"no usable sgemm: {found}")
-        self.sgemm = sgemm
-        self.fused = "sgemm" if sgemm is not None else "numpy"  # the path this optimizer takes
-        self.description = found if sgemm is not None else "pure NumPy"
         self._block64 = np.empty(BLOCK, np.float64)
+        self.choose_path(params[0].dtype)
 
     def apply(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         for p, g in zip(params, grads):
@@ -108,11 +94,12 @@ class SGD(Optimizer):
         s_next = s * (1.0 - decay) if sgemm is not None else 1.0
 
         def update(i):
-            if sgemm is not None:
+            if sgemm is not None:  # both updates inside their products
                 products.accumulate(i, params[2 * i], 1.0 / s_next, 1.0)
+                products.accumulate_bias(i, params[2 * i + 1], 1.0, 1.0)
             else:
                 decay_add_(params[2 * i], -decay, products.weight_gradient(i, grads[2 * i]), self._scratch)
-            params[2 * i + 1] += np.add.reduce(products.deltas[i], axis=0, out=grads[2 * i + 1])
+                params[2 * i + 1] += products.bias_gradient(i, grads[2 * i + 1])
 
         model.backward(products, update, scale=s)
         self.scale = s_next
