@@ -1,8 +1,9 @@
-"""The pipeline part of `make bench`: the train stage's peak memory, and the default pipeline on full MNIST.
+"""The pipeline part of `make bench`: the train stage's own epochs and peak memory, and the default
+pipeline on full MNIST.
 
-``train_stage_peak_rss`` runs the real train stage (`python -m stages.train`) for
-one epoch on synthetic digits of full MNIST's size, in a temporary directory, and
-reads its peak resident memory. ``run_pipeline`` copies the project's files (those
+``train_stage_run`` runs the real train stage (`python -m stages.train`) for three epochs on
+synthetic digits of full MNIST's size, in a temporary directory, and reads its per-epoch record
+and peak resident memory. ``run_pipeline`` copies the project's files (those
 git tracks or would track) into a temporary git repository, points data.source at IDX files
 (the same 70,000 digits as OpenML's mnist_784), and runs `dvc repro STAGE` for
 each stage in order, timing each one.
@@ -23,12 +24,36 @@ STAGES = ("fetch", "split", "train", "evaluate")
 PEAK = re.compile(r"peak memory (\d+) MB")
 
 
-def train_stage_peak_rss(root=".", rows=(56_000, 7_000)):
-    """Peak RSS in MB of one epoch of the train stage (Linux) on random digits (train, validation rows)."""
+# The train stage as the bench's "scratchnet sgd@1" contender trains: the default network and SGD.
+STAGE_SETTINGS = {
+    "model": {"hidden_sizes": [512, 256, 128], "init_seed": 0, "dropout": 0.0},
+    "train": {
+        "epochs": 3,
+        "patience": 3,
+        "batch_size": 64,
+        "lr": 0.001,
+        "lambda": 0.001,
+        "optimizer": "sgd",
+        "schedule": "none",
+        "threads": 1,
+        "affine_shift": 0,
+        "affine_rotation": 0.0,
+        "affine_scale": 0.0,
+        "affine_shear": 0.0,
+        "elastic_alpha": 0.0,
+    },
+}
+
+
+def train_stage_run(root=".", rows=(56_000, 7_000), params_path=None):
+    """The real train stage (`python -m stages.train`, Linux) for 3 epochs on random digits of full size:
+    {"epoch_seconds": the median of its own per-epoch record after the first, "peak_rss_mb": its peak}.
+    The other params come from ``params_path`` (the repository's params.yaml by default)."""
     import numpy as np
+    from ruamel.yaml import YAML
 
     root = os.path.abspath(root)
-    with tempfile.TemporaryDirectory(prefix="scratchnet-bench-rss-") as work:
+    with tempfile.TemporaryDirectory(prefix="scratchnet-bench-stage-") as work:
         rng = np.random.default_rng(0)
         os.makedirs(os.path.join(work, "split"))
         for name, n in zip(("train", "val"), rows):
@@ -37,10 +62,13 @@ def train_stage_peak_rss(root=".", rows=(56_000, 7_000)):
                 X=rng.integers(0, 256, (n, 784), dtype=np.uint8),
                 y=rng.integers(0, 10, n, dtype=np.uint8),
             )
-        with open(os.path.join(root, "params.yaml")) as f:
-            text = re.sub(r"(?m)^(  epochs:) \d+", r"\1 1", f.read())
-        with open(os.path.join(work, "params.yaml"), "w") as f:
-            f.write(text)
+        yaml = YAML()
+        with open(params_path or os.path.join(root, "params.yaml"), encoding="utf-8") as f:
+            params = yaml.load(f)
+        for section, values in STAGE_SETTINGS.items():
+            params[section].update(values)
+        with open(os.path.join(work, "params.yaml"), "w", encoding="utf-8") as f:
+            yaml.dump(params, f)
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         # The stage reports its own peak (VmHWM, not ru_maxrss, which carries the parent's memory).
         done = subprocess.run(
@@ -50,10 +78,18 @@ def train_stage_peak_rss(root=".", rows=(56_000, 7_000)):
             capture_output=True,
             text=True,
         )
-    found = PEAK.search(done.stdout)
-    if done.returncode or not found:
-        raise RuntimeError(f"the train stage failed:\n{done.stdout}\n{done.stderr}")
-    return int(found.group(1))
+        found = PEAK.search(done.stdout)
+        if done.returncode or not found:
+            raise RuntimeError(f"the train stage failed:\n{done.stdout}\n{done.stderr}")
+        seconds = [r["seconds"] for r in read_epochs(os.path.join(work, "live"))]
+    return {"epoch_seconds": sorted(seconds[1:])[len(seconds[1:]) // 2], "peak_rss_mb": int(found.group(1))}
+
+
+def read_epochs(directory):
+    """The per-epoch record in ``directory``, as evaluate reads it (for the run it names)."""
+    with open(os.path.join(directory, "run.json"), encoding="utf-8") as f:
+        run = json.load(f)["run"]
+    return read_history(directory, run)
 
 
 def _copy_project(root, dest):
@@ -100,7 +136,7 @@ def run_pipeline(mnist_dir, root="."):
                 raise RuntimeError(f"dvc repro {stage} failed:\n{done.stdout}\n{done.stderr}")
             found = PEAK.search(done.stdout + done.stderr)
             peak_mb = int(found.group(1)) if found and stage == "train" else peak_mb
-        history = read_history(os.path.join(repo, "reports", "live"))
+        history = read_epochs(os.path.join(repo, "reports", "live"))
         with open(os.path.join(repo, "reports", "metrics.json"), encoding="utf-8") as f:
             metrics = json.load(f)
     epoch_seconds = sorted(float(r["seconds"]) for r in history)

@@ -1,0 +1,157 @@
+"""What `make bench` times, each the way a user's training runs it: one epoch through ``fit``.
+
+A contender is an optimizer (SGD, momentum, Nesterov, Adam, at the default network, batch 64
+and lambda 0.001) on one side (scratchnet, or PyTorch through the same ``fit``:
+tools/reference.py) at a thread count. Its epoch is the record ``fit`` makes, as the train
+stage logs it: every training batch and the validation pass. ``step_overhead`` times one
+step against the same products alone. ``fast_recipe`` runs README's fast recipe on full
+MNIST to its test accuracy. Arrays are synthetic where timing does not depend on the values.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from scratchnet.base.formats import N_CLASSES, N_PIXELS
+from scratchnet.nn.adam import Adam
+from scratchnet.nn.blas import blas_threads, find_sgemm
+from scratchnet.nn.fit import FitConfig, fit
+from scratchnet.nn.model import MLP
+from scratchnet.nn.momentum import Momentum
+from scratchnet.nn.schedules import Cosine
+from scratchnet.nn.sgd import SGD
+from scratchnet.training.distort import Distortion, Prefetcher
+
+HIDDEN, BATCH, LAM = (512, 256, 128), 64, 0.001
+SIZES = (N_PIXELS, *HIDDEN, N_CLASSES)
+OPTIMIZERS = {
+    "sgd": lambda: SGD(lr=0.001),
+    "momentum": lambda: Momentum(lr=0.001, momentum=0.9),
+    "nesterov": lambda: Momentum(lr=0.001, momentum=0.9, nesterov=True),
+    "adam": lambda: Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8),
+}
+# The distortions of README's lit-elastic-nodrop experiment: affine and elastic together, the costliest.
+DISTORTION = Distortion(shift=2, rotation=10.0, scale=0.1, shear=10.0, elastic_alpha=34.0, elastic_sigma=4.0)
+
+
+class Contender:
+    """One optimizer on one side at one thread count, trained epoch after epoch through ``fit``."""
+
+    def __init__(self, side, optimizer, threads, data, distort=False):
+        self.side, self.optimizer_name, self.threads, self.data = side, optimizer, threads, data
+        model = MLP(SIZES, seed=0)
+        self.optimizer = OPTIMIZERS[optimizer]()
+        if side == "pytorch":
+            from .reference import TorchMLP, TorchStep
+
+            model = TorchMLP(model, threads)
+            self.optimizer = TorchStep(self.optimizer, model, LAM)
+        self.model, self.epochs = model, 0
+        self.prefetcher = Prefetcher(DISTORTION, data[0], np.random.default_rng(1)) if distort else None
+
+    @property
+    def name(self):
+        return f"{self.side}{'+distort' if self.prefetcher else ''} {self.optimizer_name}@{self.threads}"
+
+    def epoch(self):
+        """Seconds of one epoch as ``fit`` records it (training and the validation pass)."""
+        X, y, X_val, y_val = self.data
+        self.epochs += 1
+        config = FitConfig(epochs=1, batch_size=BATCH, lam=LAM, patience=1, tol=0.0, seed=self.epochs)
+        images = self.prefetcher.next if self.prefetcher else None
+        with blas_threads(self.threads):
+            history = fit(self.model, self.optimizer, X, y, X_val, y_val, config, epoch_images=images)
+        return history.records[0]["seconds"]
+
+    def path(self):
+        """Which step this contender takes (scratchnet: the fused path and its BLAS)."""
+        if self.side == "pytorch":
+            return "PyTorch"
+        return f"{self.optimizer.fused or 'explicit'}: {self.optimizer.description}"
+
+    def close(self):
+        if self.prefetcher:
+            self.prefetcher.close()
+
+
+def step_overhead(batch, repeats=200, rounds=5):
+    """{optimizer: microseconds of a step beyond its products}: a step on one batch against the same
+    sgemm products alone (forward, backprop, weight and bias gradients), interleaved, the median round."""
+    sgemm, _ = find_sgemm()
+    rng = np.random.default_rng(0)
+    X, y = rng.random((batch, N_PIXELS), dtype=np.float32), rng.integers(0, N_CLASSES, batch).astype(np.uint8)
+    steppers = {}
+    for name, make in OPTIMIZERS.items():
+        model, optimizer = MLP(SIZES, seed=0), make()
+        block = optimizer.epoch(model)
+        block.__enter__()
+        steppers[name] = (model, optimizer, block)
+    products_model = MLP(SIZES, seed=0)
+    products = products_model.products(X, sgemm)
+
+    def products_alone():
+        for i in range(len(SIZES) - 1):
+            products.forward(i)
+        for i in range(len(SIZES) - 2, 0, -1):
+            products.backprop(i)
+        for i in range(len(SIZES) - 1):
+            products.accumulate(i, products_model.grads[2 * i], 1.0, 0.0)
+            products.accumulate_bias(i, products_model.grads[2 * i + 1], 1.0, 0.0)
+
+    def timed(f):
+        for _ in range(10):
+            f()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            f()
+        return (time.perf_counter() - start) / repeats * 1e6
+
+    samples = {name: [] for name in steppers}
+    try:
+        for _ in range(rounds):
+            floor = timed(products_alone)
+            for name, (model, optimizer, _) in steppers.items():
+                samples[name].append(timed(lambda m=model, o=optimizer: o.step(m, X, y, lam=LAM)) - floor)
+    finally:
+        for _, _, block in steppers.values():
+            block.__exit__(None, None, None)
+    return {name: float(np.median(values)) for name, values in samples.items()}
+
+
+FAST_RECIPE = {"lr": 0.1, "momentum": 0.9, "batch_size": 256, "epochs": 4, "lam": 1e-4, "threads": 2}
+
+
+def fast_recipe(side, data, seed=0):
+    """(seconds, test accuracy) of README's fast recipe (Nesterov momentum 0.9, lr 0.1, batch 256, cosine over
+    4 epochs, lambda 1e-4, 2 threads) on the official split: the epochs' time as ``fit`` records it."""
+    X, y, X_val, y_val, X_test, y_test = data
+    r = FAST_RECIPE
+    model = MLP(SIZES, seed=seed)
+    optimizer = Momentum(lr=r["lr"], momentum=r["momentum"], nesterov=True)
+    if side == "pytorch":
+        from .reference import TorchMLP, TorchStep
+
+        model = TorchMLP(model, r["threads"])
+        optimizer = TorchStep(optimizer, model, r["lam"])
+    config = FitConfig(
+        epochs=r["epochs"],
+        batch_size=r["batch_size"],
+        lam=r["lam"],
+        patience=r["epochs"],
+        tol=0.0,
+        seed=seed,
+        schedule=Cosine(),
+    )
+    with blas_threads(r["threads"]):
+        history = fit(model, optimizer, X, y, X_val, y_val, config)
+        accuracy = float(np.mean(model.predict(X_test) == y_test))
+    return sum(rec["seconds"] for rec in history.records), accuracy
+
+
+def synthetic(rows, val_rows, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((rows, N_PIXELS), dtype=np.float32)
+    y = rng.integers(0, N_CLASSES, rows).astype(np.uint8)
+    return X, y, X[:val_rows].copy(), y[:val_rows].copy()
