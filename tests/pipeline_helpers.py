@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
 STAGES = ("fetch", "split", "train", "evaluate")
 # The project's tracked files that the pipeline needs (dirs are copied without __pycache__).
-PROJECT_FILES = ("scratchnet", "stages", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore",
+PROJECT_FILES = ("scratchnet", "stages", "tools", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore",
                  ".dvc/config", ".dvc/.gitignore")
 # Small and fast, but still learning: with lr 0.05 the default network reaches well above
 # chance in 3 epochs on the 4,000 training digits; patience > EPOCHS so every epoch runs.
