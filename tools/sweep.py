@@ -7,9 +7,9 @@
 2. each point runs as one task on a Dask cluster: a LocalCluster of --jobs worker processes
    with one thread each, or the scheduler at --scheduler (or DASK_SCHEDULER_ADDRESS);
 3. a task clones the committed HEAD, runs `dvc exp run -n NAME-i -S ...` and sends the
-   experiment back with `dvc exp push`: on one machine into this repository (outputs go
-   straight to its DVC cache); with a scheduler, to the git remote (outputs to the DVC
-   remote), and the experiments are pulled back here at the end;
+   experiment back with `dvc exp push`: on one machine into this repository (outputs into
+   its DVC cache); with a scheduler, to the git remote (outputs to the committed default
+   DVC remote), and the experiments are pulled back here at the end;
 4. a failed run is reported with its log while the others go on (exit 1 at the end);
    Ctrl-C or SIGTERM cancels what has not finished and names it (exit 130);
 5. reports/sweeps/NAME.md: `make exps`' table of the sweep's runs, failed ones included.

@@ -31,7 +31,7 @@ def git(root, *args, what="git"):
     done = _run(["git", *args], root, what)
     if done.returncode:
         raise ScratchnetError(f"`git {' '.join(args)}` failed ({what}): {done.stderr.strip()[-800:]}")
-    return done.stdout.strip()
+    return done.stdout.rstrip()
 
 
 def dvc(root, *args, what="dvc"):

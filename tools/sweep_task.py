@@ -122,8 +122,8 @@ def run_point(spec):
     """One grid point as a DVC experiment pushed to ``spec["target"]``; a result dict, never an exception.
 
     spec: sweep_id, name, overrides (``-S`` values), sha, source (git path/URL to clone),
-    target (where `dvc exp push` sends it), cache_dir (a shared DVC cache, or None to push
-    outputs to the DVC remote), threads, timeout (seconds for the whole run).
+    target (where `dvc exp push` sends it), cache_dir (the user's DVC cache on this machine, or
+    None: outputs go to the committed default DVC remote), threads, timeout (seconds for the run).
     """
     started, host = time.monotonic(), socket.gethostname()
     result = {"name": spec["name"], "host": host, "log": "", "message": ""}
@@ -151,9 +151,12 @@ def run_point(spec):
                 _call([git, "checkout", "--quiet", "--detach", spec["sha"]], workdir, env, log,
                       deadline - time.monotonic(), cwd=clone)
                 if spec["cache_dir"]:
-                    _call([dvc, "cache", "dir", "--local", spec["cache_dir"]], workdir, env, log,
-                          deadline - time.monotonic(), cwd=clone)
-                run = [dvc, "exp", "run", "--name", spec["name"]] + (["--pull"] if not spec["cache_dir"] else [])
+                    # The user's DVC cache as this clone's default remote: the run keeps a private
+                    # cache (concurrent runs sharing one cache race in DVC's commit/relink), pulls
+                    # the committed outputs from it and pushes its own outputs into it.
+                    _call([dvc, "remote", "add", "--local", "--default", "--force", "sweep-cache",
+                           spec["cache_dir"]], workdir, env, log, deadline - time.monotonic(), cwd=clone)
+                run = [dvc, "exp", "run", "--pull", "--name", spec["name"]]
                 _call(run + [a for o in spec["overrides"] for a in ("-S", o)], workdir, env, log,
                       deadline - time.monotonic(), cwd=clone)
                 local = subprocess.run([git, "rev-parse", "--verify", "--quiet", ref], cwd=clone, env=env,
@@ -161,9 +164,8 @@ def run_point(spec):
                 if not local:
                     raise _Stop("Error", f"`dvc exp run` made no experiment {spec['name']}")
                 # --force: an earlier attempt may have pushed in between; it is replaced, not doubled.
-                push = [dvc, "exp", "push", "--force"] + (["--no-cache"] if spec["cache_dir"] else [])
-                _call(push + [spec["target"], spec["name"]], workdir, env, log, max(deadline - time.monotonic(), 300),
-                      cwd=clone)
+                _call([dvc, "exp", "push", "--force", spec["target"], spec["name"]], workdir, env, log,
+                      max(deadline - time.monotonic(), 300), cwd=clone)
                 if _remote_ref(git, spec["target"], ref, env) != local:
                     raise _Stop("Error", f"`dvc exp push` did not deliver {spec['name']} to {spec['target']}")
                 result.update(state="Success")
