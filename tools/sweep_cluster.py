@@ -94,6 +94,18 @@ def close(cluster):
         _bounded("stop the local cluster", cluster.local.close, STOP_TIMEOUT)
 
 
+def _by_value(function):
+    """``function`` in a closure, so that a scheduler or worker elsewhere needs no tools/ to run it.
+
+    Dask pickles a task graph with plain pickle when it can, which names a module
+    function by reference; a local function cannot be pickled so, and Dask falls back
+    to cloudpickle, which sends sweep_task's code by value (register_pickle_by_value).
+    """
+    def call(*args):
+        return function(*args)
+    return call
+
+
 def _outcome(future, name):
     """A task's result dict; a Dask-side failure (workers died, cancelled) as a result too."""
     try:
@@ -116,7 +128,7 @@ def run(cluster, specs, labels, timeout, on_result):
     slots = max(1, sum(client.nthreads().values()))
     bound = timeout * math.ceil(len(specs) / slots) + 600
     keys = [f"{sweep_id}-{spec['name']}" for spec in specs]
-    futures = client.map(sweep_task.run_point, specs, key=keys, retries=0)
+    futures = client.map(_by_value(sweep_task.run_point), specs, key=keys, retries=0)
     names = dict(zip(keys, (spec["name"] for spec in specs)))
     at = f" at {client.scheduler.address}" if cluster.local is not None else ""
     say(f"waiting for {len(specs)} runs on {cluster.where}{at}, {slots} at a time (dashboard: {cluster.dashboard}); "

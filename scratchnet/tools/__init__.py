@@ -1,1 +1,1 @@
-"""Developer tools beside the pipeline: bench, compare (against PyTorch), sweep."""
+"""Developer tools beside the pipeline: bench, compare (against PyTorch), exps (the sweep is tools/sweep.py)."""
