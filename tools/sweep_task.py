@@ -89,7 +89,8 @@ def _call(cmd, workdir, env, log, timeout, cwd=None):
         proc.wait()
         raise _Stop("Timed out", f"`{' '.join(cmd[:3])}` still running after {timeout:.0f} s: killed") from None
     finally:
-        os.remove(record)
+        if os.path.exists(record):  # stop_sweep may have removed the run's directory
+            os.remove(record)
     if code:
         raise _Stop("Failed", f"`{' '.join(cmd[:3])}` exited with {code}")
 
@@ -111,11 +112,15 @@ def _env(workdir, threads):
     env["DVC_NO_ANALYTICS"] = "1"
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
-    env.setdefault("GIT_AUTHOR_NAME", "scratchnet sweep")
-    env.setdefault("GIT_AUTHOR_EMAIL", f"sweep@{socket.gethostname()}")
-    env.setdefault("GIT_COMMITTER_NAME", env["GIT_AUTHOR_NAME"])
-    env.setdefault("GIT_COMMITTER_EMAIL", env["GIT_AUTHOR_EMAIL"])
     return env
+
+
+def _identity(git, clone, env):
+    """A git identity for the experiment's commit where the worker has none (a fresh cluster node)."""
+    known = subprocess.run([git, "config", "user.email"], cwd=clone, env=env, capture_output=True).returncode == 0
+    if not known and "GIT_AUTHOR_EMAIL" not in env:
+        env.update(GIT_AUTHOR_NAME="scratchnet sweep", GIT_AUTHOR_EMAIL=f"sweep@{socket.gethostname()}",
+                   GIT_COMMITTER_NAME="scratchnet sweep", GIT_COMMITTER_EMAIL=f"sweep@{socket.gethostname()}")
 
 
 def run_point(spec):
@@ -150,6 +155,7 @@ def run_point(spec):
                       deadline - time.monotonic())
                 _call([git, "checkout", "--quiet", "--detach", spec["sha"]], workdir, env, log,
                       deadline - time.monotonic(), cwd=clone)
+                _identity(git, clone, env)
                 if spec["cache_dir"]:
                     # The user's DVC cache as this clone's default remote: the run keeps a private
                     # cache (concurrent runs sharing one cache race in DVC's commit/relink), pulls
