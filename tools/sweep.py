@@ -15,6 +15,7 @@
 5. reports/sweeps/NAME.md: `make exps`' table of the sweep's runs, failed ones included.
 """
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -84,7 +85,7 @@ def main():
     started = time.monotonic()
     cluster = sweep_cluster.connect(address, jobs, args.connect_timeout, args.dashboard_address)
     try:
-        results = run(cluster, specs, labels, args.timeout)
+        results = sweep_cluster.run(cluster, specs, labels, args.timeout, progress(labels))
     finally:
         sweep_cluster.close(cluster)
 
@@ -103,16 +104,21 @@ def main():
                               f"(their logs are above and in {report})")
 
 
-def run(cluster, specs, labels, timeout):
-    """The runs with a progress bar on stderr; each ending run said in one line, a failure with its log."""
+def progress(labels):
+    """A progress bar on stderr (on a terminal); each ending run said in one line, a failure with its log."""
     from tqdm import tqdm
-    with tqdm(total=len(specs), desc="sweep", unit="run", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
-        def on_result(result):
-            bar.write(f"sweep: {describe(result, labels[result['name']])}", file=sys.stderr)
-            if result["state"] != "Success" and result["log"]:
-                bar.write(f"--- the end of {result['name']}'s log\n{result['log'].rstrip()}\n---", file=sys.stderr)
-            bar.update()
-        return sweep_cluster.run(cluster, specs, labels, timeout, on_result)
+
+    @contextlib.contextmanager
+    def bar(total):
+        with tqdm(total=total, desc="sweep", unit="run", file=sys.stderr, disable=not sys.stderr.isatty()) as shown:
+            def on_result(result):
+                shown.write(f"sweep: {describe(result, labels[result['name']])}", file=sys.stderr)
+                if result["state"] != "Success" and result["log"]:
+                    shown.write(f"--- the end of {result['name']}'s log\n{result['log'].rstrip()}\n---",
+                                file=sys.stderr)
+                shown.update()
+            yield on_result
+    return bar
 
 
 if __name__ == "__main__":

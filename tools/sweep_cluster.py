@@ -9,6 +9,7 @@ bound cancel what has not finished and kill the runs' processes on every worker.
 """
 import concurrent.futures
 import importlib.util
+import logging
 import math
 import signal
 import sys
@@ -59,7 +60,9 @@ def connect(address, jobs, connect_timeout, dashboard_address):
             raise ScratchnetError(f"the scheduler at {address} has no worker after {connect_timeout:g} s: start "
                                   f"some (dask worker {address}, in a clone with its venv)") from None
         return Cluster(client, None, f"the Dask scheduler at {address}", client.dashboard_link or "none")
-    local = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=dashboard_address)
+    # Dask's own warnings (a cancelled task, a worker restarted) only repeat what the sweep says.
+    local = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=dashboard_address,
+                         silence_logs=logging.ERROR)
     try:
         client = Client(local, timeout=connect_timeout)
     except BaseException:
@@ -116,11 +119,12 @@ def _outcome(future, name):
         return {"name": name, "state": state, "message": f"{kind}: {e}", "log": "", "host": "", "seconds": 0}
 
 
-def run(cluster, specs, labels, timeout, on_result):
-    """Run the specs, one task each; call ``on_result(result)`` as each ends; the results in spec order.
+def run(cluster, specs, labels, timeout, progress):
+    """Run the specs, one task each; the results in spec order.
 
     ``labels`` names each spec's point for messages; ``timeout`` bounds a run (the task
     enforces it); the whole wait is bounded by that times the rounds the workers need.
+    ``progress(total)`` is a context manager giving ``on_result(result)``, called as each ends.
     """
     from distributed import as_completed
     client = cluster.client
@@ -135,9 +139,10 @@ def run(cluster, specs, labels, timeout, on_result):
         f"at most {duration(timeout)} a run, {duration(bound)} in all; Ctrl-C cancels")
     results = {}
     try:
-        for future in as_completed(futures, timeout=bound):
-            results[future.key] = _outcome(future, names[future.key])
-            on_result(results[future.key])
+        with progress(len(specs)) as on_result:
+            for future in as_completed(futures, timeout=bound):
+                results[future.key] = _outcome(future, names[future.key])
+                on_result(results[future.key])
     except (KeyboardInterrupt, TimeoutError) as e:
         for number in (signal.SIGINT, signal.SIGTERM):  # the stop is bounded: let it end, then exit
             signal.signal(number, signal.SIG_IGN)
