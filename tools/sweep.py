@@ -24,7 +24,7 @@ import uuid
 from scratchnet.pipeline import stage
 from scratchnet.pipeline.errors import ScratchnetError
 
-from . import sweep_cluster, sweep_grid, sweep_report, sweep_repo
+from . import sweep_cluster, sweep_grid, sweep_report, sweep_repo, sweep_task
 from .sweep_cluster import say
 
 
@@ -88,6 +88,10 @@ def main():
         results = sweep_cluster.run(cluster, specs, labels, args.timeout, progress(labels))
     finally:
         sweep_cluster.close(cluster)
+        if cluster.local is not None:
+            # The workers ran here; a Ctrl-C on the terminal reaches them too, and a worker that
+            # dies of it leaves its runs' directories behind: remove them (and any process left).
+            sweep_task.stop_sweep(sweep_id)
 
     succeeded = [r["name"] for r in results if r["state"] == "Success"]
     if address and succeeded:

@@ -60,9 +60,15 @@ def connect(address, jobs, connect_timeout, dashboard_address):
             raise ScratchnetError(f"the scheduler at {address} has no worker after {connect_timeout:g} s: start "
                                   f"some (dask worker {address}, in a clone with its venv)") from None
         return Cluster(client, None, f"the Dask scheduler at {address}", client.dashboard_link or "none")
+    # The worker processes inherit an ignored SIGINT: a Ctrl-C on the terminal reaches the whole
+    # process group, and workers dying of it mid-cancel only add tracebacks; the sweep stops them.
     # Dask's own warnings (a cancelled task, a worker restarted) only repeat what the sweep says.
-    local = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=dashboard_address,
-                         silence_logs=logging.ERROR)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        local = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                             dashboard_address=dashboard_address, silence_logs=logging.ERROR)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         client = Client(local, timeout=connect_timeout)
     except BaseException:
