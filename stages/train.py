@@ -58,15 +58,17 @@ def main():
             "model": schema.as_dict(model_params),
             "train": schema.as_dict(train),
             "best_epoch": history.best_epoch,
+            "model_epoch": history.model_epoch,
             "epochs_run": len(history.records),
             "run": run,
         }
         with out.open(args.model, "wb") as f:
             checkpoint.save(model, f, saved)
-        best = history.records[history.best_epoch - 1]
+        kept = history.records[history.model_epoch - 1]
         print(
-            f"train: best epoch {history.best_epoch} of {len(history.records)}, "
-            f"val_loss {best['val_loss']:.4f}, val_accuracy {best['val_accuracy']:.4f}, "
+            f"train: the weights of epoch {history.model_epoch} of {len(history.records)} "
+            f"(lowest validation loss at {history.best_epoch}), "
+            f"val_loss {kept['val_loss']:.4f}, val_accuracy {kept['val_accuracy']:.4f}, "
             f"peak memory {peak_rss_mb()} MB",
             flush=True,
         )

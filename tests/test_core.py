@@ -196,18 +196,13 @@ def noisy_problem(n_train=40, n_val=200, features=12, seed=0):
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
-def train_noisy(epochs, patience, tol=0.0):
+def train_noisy(epochs, patience, tol=0.0, restore_best=True):
     X, y, Xv, yv = noisy_problem()
     model = MLP((12, 32, 3), seed=1)
-    history = fit(
-        model,
-        SGD(lr=0.1),
-        X,
-        y,
-        Xv,
-        yv,
-        FitConfig(epochs=epochs, batch_size=8, lam=0.0, patience=patience, tol=tol, seed=2),
+    config = FitConfig(
+        epochs=epochs, batch_size=8, lam=0.0, patience=patience, tol=tol, seed=2, restore_best=restore_best
     )
+    history = fit(model, SGD(lr=0.1), X, y, Xv, yv, config)
     return model, history, (Xv, yv)
 
 
@@ -224,6 +219,18 @@ def test_early_stopping_stops_after_patience_and_restores_best_weights():
     for restored, at_best in zip(model.params, same.params):
         np.testing.assert_array_equal(restored, at_best)
     assert model.evaluate(Xv, yv)[0] == pytest.approx(val_losses[best - 1], rel=1e-6)
+
+
+def test_without_restore_best_the_last_epochs_weights_stay():
+    patience = 5
+    model, history, _ = train_noisy(epochs=500, patience=patience, restore_best=False)
+    assert history.model_epoch == len(history.records) == history.best_epoch + patience
+    same, _, _ = train_noisy(epochs=len(history.records), patience=10_000, restore_best=False)
+    for kept, last in zip(model.params, same.params):
+        np.testing.assert_array_equal(kept, last)
+    restored, restored_history, _ = train_noisy(epochs=500, patience=patience)
+    assert restored_history.model_epoch == restored_history.best_epoch
+    assert not np.array_equal(restored.params[0], model.params[0])
 
 
 def test_improvement_must_exceed_tol():

@@ -297,14 +297,14 @@ CASES = [
     (
         "evaluate",
         "history not numbers",
-        lambda ws: (ws / "reports/live/plots/metrics/train_loss.tsv").write_text("step\ttrain_loss\n1\tabc\n"),
-        "line 2: step '1', train_loss 'abc' is not a number",
+        lambda ws: (ws / "reports/live/plots/metrics/train/loss.tsv").write_text("step\tloss\n1\tabc\n"),
+        "line 2: step '1', loss 'abc' is not a number",
     ),
     (
         "evaluate",
         "history epochs disagree",
-        lambda ws: (ws / "reports/live/plots/metrics/val_loss.tsv").write_text("step\tval_loss\n1\t0.5\n"),
-        "val_loss.tsv has epochs 1..1 (1), train_loss.tsv 1..3 (3)",
+        lambda ws: (ws / "reports/live/plots/metrics/val/loss.tsv").write_text("step\tloss\n1\t0.5\n"),
+        "val/loss.tsv has epochs 1..1 (1), train/loss.tsv 1..3 (3)",
     ),
     ("evaluate", "disk full half way through the figures", lambda ws: {FSIZE: 40 * 1024}, "File too large"),
     ("train", "params alias bomb", alias_bomb, "train.lr = [[[...], "),

@@ -35,6 +35,7 @@ from pipeline_helpers import (
 
 from scratchnet import params
 from scratchnet.base import atomic
+from scratchnet.base.formats import EPOCH_METRICS
 from scratchnet.config import schema
 from scratchnet.nn import checkpoint
 
@@ -95,26 +96,32 @@ def test_metrics_json(pipeline):
 
 
 def live_tables(repo):
-    """{file name: rows} of DVCLive's per-epoch TSV files in reports/live."""
+    """{record field ("train_loss"): (header, rows)} of DVCLive's per-epoch TSV files in reports/live
+    (plots/metrics/train/loss.tsv holds train_loss; base/formats.py's EPOCH_METRICS)."""
     directory = repo.file("reports/live/plots/metrics")
-    return {path.name: read_csv(path, delimiter="\t") for path in sorted(directory.glob("*.tsv"))}
+    field = {name: key for key, name in EPOCH_METRICS.items()}
+    return {
+        field[str(path.relative_to(directory).with_suffix(""))]: read_csv(path, delimiter="\t")
+        for path in sorted(directory.rglob("*.tsv"))
+    }
 
 
 def test_the_live_record(pipeline):
     repo, _ = pipeline
     metrics = read_json(repo.file("reports/metrics.json"))
     tables = live_tables(repo)
-    assert sorted(tables) == sorted(f"{c}.tsv" for c in HISTORY_COLUMNS[1:])
+    assert sorted(tables) == sorted(HISTORY_COLUMNS[1:])
     for name, (header, rows) in tables.items():
-        assert header == ["step", name.removesuffix(".tsv")]
+        assert header == ["step", EPOCH_METRICS[name].rsplit("/", 1)[-1]]
         assert [int(row[0]) for row in rows] == list(range(1, metrics["epochs"] + 1))  # one row per epoch
     records = [{"epoch": epoch + 1} for epoch in range(metrics["epochs"])]
     for name, (_, rows) in tables.items():
         for record, row in zip(records, rows):
-            record[name.removesuffix(".tsv")] = float(row[1])
+            record[name] = float(row[1])
     latest = read_json(repo.file("reports/live/metrics.json"))
     assert latest["step"] == latest["epoch"] == metrics["epochs"]
-    assert latest["val_loss"] == records[-1]["val_loss"]
+    # the same names as reports/metrics.json: val.loss, of the latest epoch
+    assert latest["val"]["loss"] == records[-1]["val_loss"]
     # The model kept is the best epoch's: its validation loss is the lowest, and it is
     # what evaluate measured on the restored weights.
     best = records[metrics["best_epoch"] - 1]
@@ -360,7 +367,7 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
     ):
         assert sha256_file(second.file(path)) == sha256_file(first.file(path)), path
     # The live record differs only in the wall-clock seconds.
-    timeless = lambda repo: {k: v for k, v in live_tables(repo).items() if k != "seconds.tsv"}
+    timeless = lambda repo: {k: v for k, v in live_tables(repo).items() if k != "seconds"}
     assert timeless(first) == timeless(second) and len(timeless(first)) == 4
 
 

@@ -25,7 +25,7 @@ CASES = [
         "--idx-dir '/no/such/mnist' (MNIST_DIR): no such directory",
     ),
     (["plots_page"], "nothing", "not at the root of a DVC repository"),
-    (["plots_page"], "an empty DVC repository", "nothing to plot yet (reports/live/plots/metrics/train_loss.tsv"),
+    (["plots_page"], "an empty DVC repository", "nothing to plot yet (reports/live/plots/metrics/train/loss.tsv"),
     (["experiments"], "nothing", "cannot list experiments here"),
 ]
 

@@ -65,7 +65,7 @@ def table(show):
     differ = [k for k in params.dotted_keys() if len({str(cell(r, k, "params.yaml")) for r in found}) > 1]
     header = ["experiment", "state", *differ, *(name for name, _, _ in METRICS)]
     body = []
-    for r in sorted(found, key=lambda r: -(cell(r, "val.accuracy") or cell(r, "val_accuracy", LIVE) or 0)):
+    for r in sorted(found, key=lambda r: -(cell(r, "val.accuracy") or cell(r, "val.accuracy", LIVE) or 0)):
         state = r.get("State") or ""
         if state == "Running":
             state = f"running, epoch {_format(cell(r, 'epoch', LIVE), 'int')}"

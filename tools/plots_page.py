@@ -26,7 +26,7 @@ from scratchnet.base.errors import ScratchnetError
 
 TEMPLATE = os.path.join(".dvc", "tmp", "plots_template.html")
 # What the workspace's plots are drawn from (dvc.yaml's plots): without them the charts would be empty.
-NEEDED = ("reports/live/plots/metrics/train_loss.tsv", "reports/predictions.csv")
+NEEDED = ("reports/live/plots/metrics/train/loss.tsv", "reports/predictions.csv")
 # dvc-render's templates declare Vega-Lite v5; bundling a 5.x avoids a version warning per chart.
 VEGA_LITE = "5.21"
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}}

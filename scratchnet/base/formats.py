@@ -14,9 +14,17 @@ from .npz import read_npz
 
 N_PIXELS = 784  # 28 x 28
 N_CLASSES = 10
-# The train stage's per-epoch record (DVCLive's reports/live/plots/metrics/NAME.tsv), which
-# evaluate reads back for its curves.
-EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+# The train stage's per-epoch record, which evaluate reads back for its curves: each of fit's
+# record fields and its name in DVCLive's record (reports/live/metrics.json holds the latest epoch
+# as {"train": {"loss": ...}, "val": {"accuracy": ...}}, the same names as reports/metrics.json,
+# and reports/live/plots/metrics/train/loss.tsv ... one row per epoch).
+EPOCH_METRICS = {
+    "train_loss": "train/loss",
+    "train_accuracy": "train/accuracy",
+    "val_loss": "val/loss",
+    "val_accuracy": "val/accuracy",
+    "seconds": "seconds",
+}
 # The record's file naming the training run it belongs to, which the model file names too: evaluate
 # refuses a record and a model of different runs.
 RUN_FILE = "run.json"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..base.constraints import SEED, Interval, hyperparameter
+from ..base.constraints import SEED, Boolean, Interval, hyperparameter
 from ..base.errors import DivergenceError
 from .model import MLP
 from .optimizer import Optimizer
@@ -35,6 +35,8 @@ class FitConfig:
     tol: float = hyperparameter(Interval(float, 0, None))  # smallest drop in validation loss that counts
     seed: int = hyperparameter(SEED)  # the shuffle's and dropout's seed
     schedule: Callable[[int, int], float] = field(default_factory=Constant)  # (epoch, epochs) -> lr factor
+    # keep the weights of the epoch with the lowest validation loss (early stopping's restore), or the last
+    restore_best: bool = hyperparameter(Boolean(), default=True)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class History:
     records: list[dict[str, Any]] = field(default_factory=list)  # one dict per epoch
     best_epoch: int = 0
     best_val_loss: float = math.inf  # the monitored loss at the best epoch (training loss without validation)
+    model_epoch: int = 0  # the epoch whose weights the model holds at the end: the best, or the last
 
 
 def _nonfinite(arrays: Sequence[np.ndarray]) -> str | None:
@@ -129,7 +132,8 @@ def fit(
     were computed (no second pass over the training set); validation loss and
     accuracy are computed on the weights at the end of the epoch. Training
     stops when validation loss has not improved by more than ``config.tol`` for
-    ``config.patience`` epochs, and the weights of the best epoch are restored. Without
+    ``config.patience`` epochs, and the weights of the best epoch are restored (unless
+    ``config.restore_best`` is false: then the last epoch's stay). Without
     validation data (``X_val`` None) the training loss is monitored instead, and the
     records' validation fields are None.
     ``config.schedule(epoch, config.epochs)`` sets the optimizer's learning-rate factor;
@@ -191,7 +195,9 @@ def fit(
             if waited >= config.patience:
                 break
 
-    # Restore the best epoch's weights.
-    for p, best in zip(model.params, best_params):
-        np.copyto(p, best)
+    # Restore the best epoch's weights (or keep the last, as asked).
+    if config.restore_best:
+        for p, best in zip(model.params, best_params):
+            np.copyto(p, best)
+    history.model_epoch = history.best_epoch if config.restore_best else len(history.records)
     return history

@@ -19,24 +19,25 @@ def read_history(directory, run):
             "they come from different runs; rerun `dvc repro train`"
         )
     columns = {}
-    for name in EPOCH_METRICS:
+    for field, name in EPOCH_METRICS.items():
         path = os.path.join(directory, "plots", "metrics", f"{name}.tsv")
         try:
-            columns[name] = _read_column(path, name)
+            columns[field] = _read_column(path, name.rsplit("/", 1)[-1])
         except FileNotFoundError:
             raise DataError(f"{path}: no such file; rerun `dvc repro train`") from None
         except UnicodeDecodeError as e:
             raise DataError(f"{path}: not UTF-8 text (byte {e.start}); rerun `dvc repro train`") from None
-    epochs = list(columns[EPOCH_METRICS[0]])
+    first = next(iter(EPOCH_METRICS))
+    epochs = list(columns[first])
     if not epochs:
         raise DataError(f"{directory}: holds no epochs; rerun `dvc repro train`")
-    for name, values in columns.items():
+    for field, values in columns.items():
         if list(values) != epochs:
             raise DataError(
-                f"{directory}: {name}.tsv has epochs {_span(values)}, {EPOCH_METRICS[0]}.tsv {_span(epochs)}; "
-                "rerun `dvc repro train`"
+                f"{directory}: {EPOCH_METRICS[field]}.tsv has epochs {_span(values)}, "
+                f"{EPOCH_METRICS[first]}.tsv {_span(epochs)}; rerun `dvc repro train`"
             )
-    return [{"epoch": epoch, **{name: columns[name][epoch] for name in EPOCH_METRICS}} for epoch in epochs]
+    return [{"epoch": epoch, **{field: columns[field][epoch] for field in EPOCH_METRICS}} for epoch in epochs]
 
 
 def _read_run(path):

@@ -47,7 +47,7 @@ def reliability(y_true, proba, n_bins):
     return bins, float(ece)
 
 
-def summary(results, best_epoch, epochs):
+def summary(results, best_epoch, model_epoch, epochs):
     """reports/metrics.json: {train, val, test: {accuracy, loss, ...}}, the epochs, and the gaps.
 
     A ratio without a denominator is null, with the reason under "undefined", so the
@@ -57,6 +57,7 @@ def summary(results, best_epoch, epochs):
     out = {
         **results,
         "best_epoch": best_epoch,
+        "model_epoch": model_epoch,
         "epochs": epochs,
         "accuracy_gap": train["accuracy"] - val["accuracy"],
         "loss_gap": None,

@@ -20,13 +20,13 @@ def _save(fig, path):
         plt.close(fig)
 
 
-def training_curve(history, metric, best_epoch, path):
-    """train_<metric> and val_<metric> against epoch, with the best epoch marked."""
+def training_curve(history, metric, model_epoch, path):
+    """train_<metric> and val_<metric> against epoch, with the epoch whose weights the model holds marked."""
     epochs = [r["epoch"] for r in history]
     fig, ax = plt.subplots(figsize=(6.4, 4))
     ax.plot(epochs, [r[f"train_{metric}"] for r in history], label="train")
     ax.plot(epochs, [r[f"val_{metric}"] for r in history], label="validation")
-    ax.axvline(best_epoch, color="grey", linestyle="--", label=f"best epoch ({best_epoch})")
+    ax.axvline(model_epoch, color="grey", linestyle="--", label=f"the model's epoch ({model_epoch})")
     ax.set(xlabel="epoch", ylabel=metric, title=f"{metric.capitalize()} per epoch")
     if metric == "loss":
         ax.set_yscale("log")

@@ -52,8 +52,8 @@ def epoch_record(directory, run):
         def on_epoch(record):
             live.step = record["epoch"]  # the x axis is the epoch, 1, 2, ...
             live.log_metric("epoch", record["epoch"], plot=False)
-            for name in EPOCH_METRICS:
-                live.log_metric(name, record[name])
+            for field, name in EPOCH_METRICS.items():
+                live.log_metric(name, record[field])
             live.next_step()
 
         yield on_epoch
