@@ -45,7 +45,7 @@ typecheck: setup  ## mypy on the typed public API: the network, fit, checkpoints
 	mypy scratchnet/nn scratchnet/estimator.py scratchnet/base stages
 
 test-slow: setup  ## the longer checks behind the `slow` marker; MNIST_DIR=DIR adds the full-MNIST check
-	MNIST_DIR=$(MNIST_DIR) python -m pytest -m slow
+	MNIST_DIR=$(MNIST_DIR) HYPOTHESIS_PROFILE=slow python -m pytest -m slow
 
 repro: setup  ## the pipeline as params.yaml says (data.source openml needs the network once)
 	dvc repro

@@ -2,9 +2,13 @@
 
 import argparse
 import io
+import math
 import os
 
+import numpy as np
+
 from scratchnet.base import atomic, boundary
+from scratchnet.base.errors import ModelFileError
 from scratchnet.base.formats import load_npz, scale_pixels
 from scratchnet.config import schema
 from scratchnet.nn.blas import blas_threads
@@ -40,14 +44,20 @@ def evaluate(args, cfg, verify_params):
     for name in ("train", "val", "test"):
         X, y = load_npz(os.path.join(args.split_dir, f"{name}.npz"))
         X_scaled = scale_pixels(X)
-        loss, accuracy = model.evaluate(X_scaled, y)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below, not warned of
+            loss, accuracy = model.evaluate(X_scaled, y)
+        if not math.isfinite(loss):
+            raise ModelFileError(
+                f"{args.model}: its outputs on the {name} digits are not finite numbers (weights so large that "
+                "the products overflow); retrain it: `dvc repro train`"
+            )
         results[name] = {"accuracy": accuracy, "loss": loss}
         if name != "train":
             proba[name] = (X, X_scaled, y, model.predict_proba(X_scaled))
             per_class[name] = metrics.per_class(y, proba[name][3].argmax(axis=1))
             calibration[name], results[name]["ece"] = metrics.reliability(y, proba[name][3], cfg.calibration_bins)
 
-    summary = metrics.summary(results, config["best_epoch"], config["epochs_run"])
+    summary = metrics.summary(results, config["best_epoch"], config["model_epoch"], config["epochs_run"])
     X_test, X_test_scaled, y_test, p_test = proba["test"]
     predicted = p_test.argmax(axis=1)
     table = io.StringIO()
@@ -65,7 +75,7 @@ def evaluate(args, cfg, verify_params):
         figures = out.directory(args.figures)  # replaced whole: no figure of an earlier run lingers
         figure = lambda name: os.path.join(figures, f"{name}.png")
         for metric in ("loss", "accuracy"):
-            plots.training_curve(history, metric, config["best_epoch"], figure(metric))
+            plots.training_curve(history, metric, config["model_epoch"], figure(metric))
         plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
         plots.features(model.weights[0], cfg.n_features, figure("features"))
         plots.misclassified(X_test, y_test, p_test, cfg.n_misclassified, figure("misclassified"))

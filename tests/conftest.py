@@ -30,3 +30,29 @@ class SampleSplit:
 def sample():
     X, y = Sample().load(None)
     return SampleSplit(X, y, *stratified_split(y, val_fraction=0.1, test_fraction=0.1, seed=0))
+
+
+# Hypothesis profiles of tests/test_properties.py: "default" keeps the whole file to about a minute;
+# HYPOTHESIS_PROFILE=slow (set by `make test-slow`) runs twenty times the examples, and marks the
+# properties slow so that `pytest -m slow` selects them. Each test asks for a share of max_examples
+# (test_properties.examples). Failing examples are kept in .hypothesis/ at the project's root.
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
+
+_HYPOTHESIS = {
+    "deadline": None,
+    "database": DirectoryBasedExampleDatabase(str(Path(__file__).resolve().parents[1] / ".hypothesis" / "examples")),
+    "suppress_health_check": [
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
+    ],
+    "print_blob": True,
+}
+settings.register_profile("default", max_examples=20, **_HYPOTHESIS)
+settings.register_profile("slow", max_examples=400, **_HYPOTHESIS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

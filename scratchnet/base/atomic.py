@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .errors import DataError
 from .strictjson import dumps
 
 SUFFIX = ".scratchnet-tmp"
@@ -121,8 +122,12 @@ class OutputSet:
             f.write(text)
 
     def write_json(self, final: str | os.PathLike, obj: Any) -> None:
-        """Strict JSON (no NaN or Infinity, which JSON does not have): a ValueError names the problem."""
-        self.write_text(final, dumps(obj))
+        """Strict JSON (no NaN or Infinity, which JSON does not have); a DataError names the file and key."""
+        try:
+            text = dumps(obj)
+        except ValueError as e:
+            raise DataError(f"{os.fspath(final)}: {e}") from None
+        self.write_text(final, text)
 
     def save_npz(self, final: str | os.PathLike, **arrays: Any) -> None:
         """np.savez_compressed to ``final`` (no '.npz' is appended)."""

@@ -20,6 +20,7 @@ are turned into an exception like Ctrl-C, so output sets remove their temporary 
 import contextlib
 import errno
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -58,8 +59,18 @@ def describe_os_error(e: OSError) -> str:
     return f"{where}: {e.strerror or e} ({advice})"
 
 
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]|\n(?!  )")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as escapes (a file name holding a newline or a
+    terminal escape stays on its line and prints as itself). A newline followed by two spaces is
+    kept: that is how a message lists its problems, one per indented line."""
+    return _CONTROL.sub(lambda m: "\\n" if m.group() == "\n" else f"\\x{ord(m.group()):02x}", text)
+
+
 def error_line(message: object) -> str:
-    message = str(message)
+    message = printable(str(message))
     if len(message) > MAX_MESSAGE:
         message = f"{message[:MAX_MESSAGE]}... ({len(message) - MAX_MESSAGE:,} more characters)"
     return f"error: {message}"

@@ -234,9 +234,18 @@ def check(obj: Any, skip: tuple[str, ...] = ()) -> None:
             raise Invalid(f"{type(obj).__name__}.{name} = {short(value)}: expected {e}") from None
 
 
+class _Bounded(reprlib.Repr):
+    """reprlib's bounded repr, and integers too long to print (Python refuses str() of 4,301 digits) by size."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 14_000:  # about 4,200 digits: near the most str() prints (sys.get_int_max_str_digits)
+            return f"<an integer of about {int(x.bit_length() * 0.30103) + 1:,} digits>"
+        return super().repr_int(x, level)
+
+
 def short(value: Any) -> str:
     """repr of a value from a file, bounded (a YAML alias bomb expands to millions of items)."""
-    bounded = reprlib.Repr()
+    bounded = _Bounded()
     bounded.maxlevel, bounded.maxlist, bounded.maxdict, bounded.maxstring, bounded.maxother = 2, 6, 6, 60, 60
     return bounded.repr(value)
 

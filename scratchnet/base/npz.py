@@ -8,10 +8,13 @@ a pipeline file that cannot be read is most often a damaged copy in DVC's cache,
 `dvc checkout --relink` or rerunning the stage that writes it replaces.
 """
 
+import errno
 import zipfile
 import zlib
 
 import numpy as np
+
+from .errors import ScratchnetError
 
 MAX_ARRAY_BYTES = 1 << 30  # 1 GiB per array: full MNIST is 55 MB, the reference model 2.3 MB
 REMEDY = "if DVC wrote it, restore it with `dvc checkout --relink PATH` or rerun its stage (`dvc repro -f STAGE`)"
@@ -57,17 +60,22 @@ def read_npz(path, error, kind, max_bytes=MAX_ARRAY_BYTES):
                     return {name: f[name] for name in f.files}
     except FileNotFoundError:
         raise error(f"{path}: no such {kind} file") from None
-    except (
-        ValueError,
-        EOFError,
-        zipfile.BadZipFile,
-        KeyError,
-        OSError,
-        zlib.error,
-        OverflowError,
-        NotImplementedError,
-    ) as e:
-        if isinstance(e, OSError) and e.errno is not None and not isinstance(e, FileNotFoundError):
+    except (ScratchnetError, MemoryError):
+        raise
+    except OSError as e:
+        if machine_fault(e):
             raise  # the machine (permissions, a directory, a disk error): the entry point says so
-        reason = f"corrupt compressed data: {e}" if isinstance(e, zlib.error) else f"{type(e).__name__}: {e}"
-        raise error(f"{path}: not a readable .npz {kind} file ({reason[:200]}); {REMEDY}") from None
+        raise error(f"{path}: not a readable .npz {kind} file ({describe(e)}); {REMEDY}") from None
+    except Exception as e:  # every decoder's failure on these bytes: zip, deflate, lzma, bzip2, the .npy header
+        raise error(f"{path}: not a readable .npz {kind} file ({describe(e)}); {REMEDY}") from None
+
+
+def machine_fault(e: OSError) -> bool:
+    """Whether reading failed for the machine's reasons (permissions, a device error) rather than the
+    bytes': decoders raise OSError without an errno, and EINVAL for a seek their header sent too far."""
+    return e.errno is not None and e.errno != errno.EINVAL
+
+
+def describe(e: Exception) -> str:
+    reason = f"corrupt compressed data: {e}" if isinstance(e, zlib.error) else f"{type(e).__name__}: {e}"
+    return reason[:200]

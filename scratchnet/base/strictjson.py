@@ -56,5 +56,22 @@ def loads(text: str) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    """``obj`` as strict, indented JSON text; ValueError for a NaN or infinite number."""
-    return json.dumps(obj, indent=2, allow_nan=False) + "\n"
+    """``obj`` as strict, indented JSON text; ValueError naming the first NaN or infinite number's key."""
+    try:
+        return json.dumps(obj, indent=2, allow_nan=False) + "\n"
+    except ValueError:
+        where = _first_nonfinite(obj)
+        if where is None:
+            raise
+        raise ValueError(f"{where or 'the value'} is not a finite number, which JSON cannot hold") from None
+
+
+def _first_nonfinite(obj: Any, where: str = "") -> str | None:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return f"{where} = {obj}" if where else str(obj)
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for key, value in items:
+        found = _first_nonfinite(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None

@@ -89,7 +89,9 @@ def validate(raw: Any, *section_classes: Any, where: str = "params.yaml") -> lis
     if not isinstance(raw, dict):
         raise ParamsError(f"{where}: expected sections {', '.join(SECTION_NAMES)}, found {type(raw).__name__}")
     problems = [
-        f"unknown section {short(s)}{_suggest(str(s), list(SECTION_NAMES))}" for s in raw if s not in SECTION_NAMES
+        f"unknown section {short(s)}{_suggest(s, list(SECTION_NAMES)) if isinstance(s, str) else ''}"
+        for s in raw
+        if s not in SECTION_NAMES
     ]
     problems += [f"missing section '{c.SECTION}'" for c in section_classes if c.SECTION not in raw]
     built = [_section(c, raw[c.SECTION], problems) for c in section_classes if c.SECTION in raw]

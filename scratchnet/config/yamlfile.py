@@ -40,3 +40,7 @@ def read(path: str) -> Any:
         raise ParamsError(f"{path}: not valid YAML: {str(e)[:1000]}") from None
     except RecursionError:
         raise ParamsError(f"{path}: nested too deeply to be a params file") from None
+    except (OSError, MemoryError):
+        raise
+    except Exception as e:  # a tag's constructor on a bad value (!!int x, !!timestamp 2001-13-45, 4,301 digits)
+        raise ParamsError(f"{path}: a value YAML cannot build ({type(e).__name__}: {str(e)[:300]})") from None

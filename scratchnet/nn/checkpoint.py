@@ -82,9 +82,12 @@ def load(
         if stored is None or stored.shape != shape or stored.dtype.kind != "f":
             got = "missing" if stored is None else f"{stored.dtype} of shape {stored.shape}"
             raise ModelFileError(f"{path}: parameter {i} is {got}, but sizes {sizes} need floats of shape {shape}")
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused just below
+            contents[f"param_{i}"] = stored = stored.astype(np.float32, copy=False)
         if not np.isfinite(stored).all():
             raise ModelFileError(
-                f"{path}: parameter {i} holds NaN or infinite values (saved from a diverged run?); retrain the model"
+                f"{path}: parameter {i} holds NaN or infinite values, or values beyond float32's range "
+                "(saved from a diverged run?); retrain the model"
             )
     if len(contents) - 3 != len(shapes):
         raise ModelFileError(f"{path}: holds {len(contents) - 3} parameter arrays; sizes {sizes} need {len(shapes)}")

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from ..base.boundary import describe_os_error, error_line, guarded
+from ..base.boundary import describe_os_error, error_line, guarded, printable
 from ..base.errors import InputError
 from ..base.formats import N_CLASSES, N_PIXELS, scale_pixels
 from ..nn import checkpoint
@@ -73,7 +73,7 @@ def output_line(label, p, as_json):
         return json.dumps(
             {"input": label, "digit": digit, "probabilities": [round(float(q), 6) for q in p]}, allow_nan=False
         )
-    return f"{label}: {digit} (p={p[digit]:.3f})  " + " ".join(f"{k}:{q:.3f}" for k, q in enumerate(p))
+    return f"{printable(label)}: {digit} (p={p[digit]:.3f})  " + " ".join(f"{k}:{q:.3f}" for k, q in enumerate(p))
 
 
 def predict_all(args):

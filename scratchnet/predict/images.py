@@ -11,18 +11,16 @@ OSError with an errno (no read permission, a disk error) is about the machine,
 not the file's contents: it is left to the caller, which names the file.
 """
 
-import struct
 import warnings
 
 import numpy as np
 
 from ..base.errors import InputError
+from ..base.npz import machine_fault
 
 INK = 0.12  # fraction of the brightest pixel above which a pixel counts as ink
 MAX_PIXELS = 40_000_000  # width x height of the largest picture read; checked before the picture is decoded
 _TOO_BIG = f"is more than the {MAX_PIXELS:,} pixels this reads; scale the picture down"
-# How Pillow's decoders fail on corrupt data besides OSError (Image.open probes formats with most of these).
-_DECODE_ERRORS = (ValueError, SyntaxError, EOFError, IndexError, struct.error)
 
 
 def read_image(path):
@@ -36,6 +34,7 @@ def read_image(path):
 
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a decoder's complaints (corrupt EXIF...) are not the user's output
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:  # reads the header only
                 width, height = image.size
@@ -56,11 +55,13 @@ def read_image(path):
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image file Pillow can read (PNG, JPEG, ...)") from None
     except OSError as e:
-        if e.errno is not None:
+        if machine_fault(e):
             raise  # reading the file failed (EACCES, EIO, ...), not decoding it: the caller reports it
         raise InputError(f"{path}: the image cannot be decoded ({e})") from None  # truncated or corrupt data
-    except _DECODE_ERRORS as e:
-        raise InputError(f"{path}: the image cannot be decoded ({e})") from None
+    except MemoryError:
+        raise
+    except Exception as e:  # every way Pillow's decoders fail on these bytes
+        raise InputError(f"{path}: the image cannot be decoded ({type(e).__name__}: {str(e)[:200]})") from None
 
 
 def _gray(image, path):
@@ -157,14 +158,14 @@ def read_npy(path):
             _check_npy_header(path, shape, dtype, file)
             file.seek(0)
             array = npy.read_array(file, allow_pickle=False)
-    except InputError:
+    except (InputError, MemoryError):
         raise
     except OSError as e:
-        if e.errno is not None:
+        if machine_fault(e):
             raise  # reading the file failed (EACCES, EIO, ...): the caller reports it
         raise InputError(f"{path}: not a readable .npy array ({e})") from None
-    except (ValueError, EOFError) as e:
-        raise InputError(f"{path}: not a readable .npy array ({e})") from None
+    except Exception as e:  # every way NumPy's reader fails on these bytes (the header's parser included)
+        raise InputError(f"{path}: not a readable .npy array ({type(e).__name__}: {str(e)[:200]})") from None
     array = array.reshape(-1, 784)
     is_float, array = array.dtype.kind == "f", array.astype(np.float64)
     if not np.isfinite(array).all():

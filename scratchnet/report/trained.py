@@ -14,17 +14,19 @@ from ..nn.model import MLP
 def load_trained(path: str) -> tuple[MLP, dict[str, Any]]:
     """(model, config) of a model the train stage wrote; ModelFileError naming what is missing."""
     model, config = checkpoint.load(path, inputs=N_PIXELS, outputs=N_CLASSES, names=("pixels", "digits"))
-    bad = [key for key in ("best_epoch", "epochs_run") if not isinstance(config.get(key), int) or config[key] < 0]
+    bad = [key for key in ("best_epoch", "epochs_run") if type(config.get(key)) is not int or config[key] < 0]
+    config.setdefault("model_epoch", config.get("best_epoch"))  # models from before train.restore_best
     if bad:
         raise ModelFileError(
             f"{path}: its configuration lacks {' and '.join(bad)} as whole numbers "
             "(was it written by the train stage?); rerun `dvc repro train`"
         )
-    if not 1 <= config["best_epoch"] <= config["epochs_run"]:
-        raise ModelFileError(
-            f"{path}: its best epoch {config['best_epoch']} is not one of its {config['epochs_run']} epochs; "
-            "rerun `dvc repro train`"
-        )
+    for key in ("best_epoch", "model_epoch"):
+        if type(config[key]) is not int or not 1 <= config[key] <= config["epochs_run"]:
+            raise ModelFileError(
+                f"{path}: its {key.replace('_', ' ')} {config[key]} is not one of its {config['epochs_run']} epochs; "
+                "rerun `dvc repro train`"
+            )
     if not isinstance(config.get("run"), str):
         raise ModelFileError(
             f"{path}: its configuration names no training run (an older model?); rerun `dvc repro train`"
