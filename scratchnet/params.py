@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .base.constraints import IntList
 from .config import schema
 from .report.params import EvaluateParams
 from .sources.registry import DataParams
@@ -32,6 +33,16 @@ def validate(raw: Any, where: str = "params.yaml") -> Params:
 
 def load(path: str = "params.yaml") -> Params:
     return Params(*schema.load(*SECTIONS.values(), path=path))
+
+
+def integer_keys() -> set[str]:
+    """The dotted keys whose values are integers (or lists of them), as their constraints declare."""
+    return {
+        f"{name}.{key}"
+        for name, cls in SECTIONS.items()
+        for key, constraint in schema.keys(cls).items()
+        if getattr(constraint, "kind", None) is int or isinstance(constraint, IntList)
+    }
 
 
 def dotted_keys() -> list[str]:

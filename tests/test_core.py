@@ -296,6 +296,30 @@ def test_same_seeds_give_bit_identical_weights():
     assert not np.array_equal(a.params[0], other.params[0])
 
 
+@pytest.mark.parametrize("copy_by", ["pickle", "deepcopy"])
+def test_a_copied_model_trains_on_exactly_like_its_original(copy_by):
+    """Pickle and deepcopy leave the workspaces (and their planned sgemm calls, which hold the
+    original's addresses) behind: the copy trains on by itself and the original is untouched."""
+    import copy
+    import pickle
+
+    from scratchnet.nn.momentum import Momentum
+
+    X, y, Xv, yv = noisy_problem()
+    config = FitConfig(epochs=2, batch_size=8, lam=1e-3, patience=100, tol=0.0, seed=3)
+    model = MLP((12, 32, 3), seed=0)
+    fit(model, Momentum(lr=0.05, momentum=0.9), X, y, Xv, yv, config)  # the sgemm path where found
+    twin = pickle.loads(pickle.dumps(model)) if copy_by == "pickle" else copy.deepcopy(model)
+    before = [p.copy() for p in model.params]
+    fit(twin, Momentum(lr=0.05, momentum=0.9), X, y, Xv, yv, config)
+    for p, q in zip(model.params, before):
+        np.testing.assert_array_equal(p, q)
+    fit(model, Momentum(lr=0.05, momentum=0.9), X, y, Xv, yv, config)
+    for p, q in zip(model.params, twin.params):
+        np.testing.assert_array_equal(p, q)
+    assert not np.array_equal(model.params[0], before[0])
+
+
 def test_it_learns_real_digits(sample):
     (X, y), (Xv, yv), (Xt, yt) = (sample.part(name) for name in ("train", "val", "test"))
     model = MLP((784, 512, 256, 128, 10), seed=0)

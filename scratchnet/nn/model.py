@@ -56,6 +56,11 @@ class MLP:
         self._scratch = scratch(dtype)  # for grads += lambda * W
         self._workspaces: dict[int, Workspace] = {}  # batch size -> Workspace
 
+    def __getstate__(self) -> dict:
+        """Pickling and copy.deepcopy leave the workspaces behind: they are buffers a step rebuilds,
+        and their planned sgemm calls hold the addresses of this model's arrays."""
+        return {**self.__dict__, "_workspaces": {}}
+
     @property
     def dtype(self) -> np.dtype:
         return self.params[0].dtype
