@@ -58,3 +58,37 @@ def test_a_tool_refuses_what_it_cannot_use(tmp_path, argv, holds, words):
     if holds == "a report":
         assert (tmp_path / "report.json").read_text() == PREVIOUS
     assert set(os.listdir(tmp_path)) <= {"report.json", ".dvc", ".scratch"}  # nothing written
+
+
+LOST_INTERRUPT = """
+import time, weakref
+from scratchnet.base.boundary import run
+
+class Thing:
+    pass
+
+def main():
+    def callback(ref):  # where a signal's KeyboardInterrupt can land (a pool's weakref callback)
+        raise KeyboardInterrupt("signal 15")
+    thing = Thing()
+    ref = weakref.ref(thing, callback)
+    del thing
+    for _ in range(500):  # ten seconds, unless the interrupt comes through
+        time.sleep(0.02)
+    print("the interrupt was lost")
+
+run(main)
+"""
+
+
+def test_an_interrupt_raised_in_a_callback_still_stops_the_run(tmp_path):
+    """Python only prints ("Exception ignored") an exception raised in a weakref callback or a
+    finalizer; an interrupt that lands there must still end the run as an interrupt: exit 130,
+    one line, no traceback."""
+    env = {**subprocess_env(tmp_path / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOST_INTERRUPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 130, done.stdout + done.stderr
+    assert "the interrupt was lost" not in done.stdout
+    assert done.stderr.strip() == "interrupted: no partially written file was left behind", done.stderr

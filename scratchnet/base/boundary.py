@@ -14,15 +14,19 @@ The line goes to standard error, or to standard output where standard error is c
 full; text that an output's encoding cannot hold (a file name in the C locale) is written
 with backslash escapes. Writing to a closed or full standard output is an error like any
 other. Anything else is a bug in scratchnet and keeps its traceback. SIGTERM and SIGHUP
-are turned into an exception like Ctrl-C, so output sets remove their temporary files.
+are turned into an exception like Ctrl-C, so output sets remove their temporary files; one
+that lands where Python cannot raise it (a weakref callback or a finalizer, which would print
+"Exception ignored" and carry on) is delivered again to the main code.
 """
 
+import _thread
 import contextlib
 import errno
 import os
 import re
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -152,18 +156,30 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _redeliver(unraisable: Any) -> None:
+    """sys.unraisablehook: an interrupt raised inside a callback Python cannot raise from (a
+    weakref callback, ``__del__``) is raised again in the main code rather than printed and lost."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        # From another thread, a moment later: raised now, it would land in this hook and be lost too.
+        threading.Timer(0.01, _thread.interrupt_main, (signal.SIGTERM,)).start()
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
 def guarded(main: Callable[..., int | None], *args: Any) -> int:
     """Call ``main(*args)`` inside the boundary; return the exit code (main's own, or 0). The
-    streams are as they were afterwards (the boundary may be entered in-process, as tests do)."""
-    stdout = sys.stdout
+    streams and hooks are as they were afterwards (the boundary may be entered in-process, as
+    tests do)."""
+    stdout, hook = sys.stdout, sys.unraisablehook
     _prepare_streams()
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _terminate)
+    sys.unraisablehook = _redeliver
     try:
         return _guarded(main, *args)
     finally:
-        sys.stdout = stdout
+        sys.stdout, sys.unraisablehook = stdout, hook
 
 
 def _guarded(main: Callable[..., int | None], *args: Any) -> int:
