@@ -12,6 +12,7 @@ from scratchnet.base.errors import ModelFileError
 from scratchnet.base.formats import load_npz, scale_pixels
 from scratchnet.config import schema
 from scratchnet.nn.blas import blas_threads
+from scratchnet.nn.init import he_init
 from scratchnet.report import metrics, plots
 from scratchnet.report.history import read_history
 from scratchnet.report.params import EvaluateParams
@@ -77,7 +78,8 @@ def evaluate(args, cfg, verify_params):
         for metric in ("loss", "accuracy"):
             plots.training_curve(history, metric, config["model_epoch"], figure(metric))
         plots.confusion(metrics.confusion_matrix(y_test, predicted), figure("confusion"))
-        plots.features(model.weights[0], cfg.n_features, figure("features"))
+        initial = he_init(model.sizes[:2], np.random.default_rng(config["model"]["init_seed"]))[0][0]
+        plots.features(model.weights[0], initial, cfg.n_features, figure("features"))
         plots.misclassified(X_test, y_test, p_test, cfg.n_misclassified, figure("misclassified"))
         last_hidden = model.activations(X_test_scaled, model.n_layers - 2)
         plots.embedding(

@@ -9,6 +9,7 @@ temporary left behind.
 import gzip
 import hashlib
 import io
+import json
 import re
 import resource
 import shutil
@@ -164,6 +165,12 @@ def rewrite_model(ws, **changes):
     path.write_bytes(npz_bytes(**{k: v for k, v in contents.items() if v is not None}))
 
 
+def rewrite_config(ws, change):
+    with np.load(ws / "data/model/model.npz", allow_pickle=False) as f:
+        config = json.loads(str(f["config"]))
+    rewrite_model(ws, config=np.array(json.dumps(change(config))))
+
+
 def model_with_nan(ws):
     with np.load(ws / "data/model/model.npz", allow_pickle=False) as f:
         weights = f["param_0"].copy()
@@ -287,6 +294,12 @@ CASES = [
         "config lacks a field",
         lambda ws: rewrite_model(ws, config=np.array('{"train": {}}')),
         "its configuration lacks best_epoch and epochs_run",
+    ),
+    (
+        "evaluate",
+        "config's seed negative",
+        lambda ws: rewrite_config(ws, lambda c: {**c, "model": {**c["model"], "init_seed": -1}}),
+        "its configuration lacks model.init_seed as a whole number >= 0",
     ),
     (
         "evaluate",

@@ -92,3 +92,24 @@ def test_an_undefined_metric_is_null_with_its_reason_and_json_stays_strict():
     )
     with pytest.raises(ValueError):
         dumps({"loss": float("nan")})
+
+
+def test_weight_change_measures_how_far_training_moved_a_layer():
+    from scratchnet.report.plots import weight_change
+
+    initial = np.random.default_rng(0).standard_normal((784, 16)).astype(np.float32)
+    assert weight_change(initial, initial) == 0.0
+    assert weight_change(2 * initial, initial) == pytest.approx(1.0)
+    assert weight_change(np.zeros_like(initial), initial) == pytest.approx(1.0)
+
+
+def test_nearest_centre_share_tells_clusters_from_a_blob():
+    from scratchnet.report.plots import nearest_centre_share
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 50)
+    angles = 2 * np.pi * labels / 10
+    clusters = np.c_[np.cos(angles), np.sin(angles)] * 10 + rng.standard_normal((500, 2)) * 0.1
+    assert nearest_centre_share(clusters, labels) == 1.0
+    blob = rng.standard_normal((500, 2))
+    assert nearest_centre_share(blob, labels) < 0.5

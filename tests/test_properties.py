@@ -246,6 +246,8 @@ def check_model(model, config, trained):
         assert isinstance(config, dict)
         for key in ("best_epoch", "epochs_run"):
             assert type(config[key]) is int and config[key] >= 0, (key, config[key])
+        seed = config["model"]["init_seed"]  # evaluate redraws the initial weights from it
+        assert type(seed) is int and seed >= 0, seed
 
 
 @example(changed_npz(MODEL_BYTES, headers={"format_version.npy": ")"}))  # tokenize.TokenError

@@ -45,25 +45,40 @@ def confusion(counts, path, title="Confusion matrix (test)"):
     _save(fig, path)
 
 
-def features(weights, n, path):
-    """First-layer weight vectors as 28x28 images: the n units with the largest norm."""
+def features(weights, initial, n, path):
+    """First-layer weight vectors as 28x28 images: the n units with the largest norm. ``initial``
+    is the same layer at its He initialization: the title says how far training moved it, and
+    when that is little (a short run on few digits) that the pictures are still mostly noise."""
     norms = np.linalg.norm(weights, axis=0)
     units = np.argsort(-norms, kind="stable")[:n]
     cols = int(np.ceil(np.sqrt(len(units))))
     rows = int(np.ceil(len(units) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.5))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.7))
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, unit in zip(np.ravel(axes), units):
         image = weights[:, unit].reshape(28, 28)
         limit = np.abs(image).max()
-        ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_title(str(unit), fontsize=6, pad=1)
-    fig.suptitle(
-        f"First-layer weights of the {len(units)} units with the largest norm (of {weights.shape[1]}; red +, blue −)",
-        fontsize=9,
+    moved = weight_change(weights, initial)
+    title = (
+        f"First-layer weights of the {len(units)} units with the largest norm (of {weights.shape[1]}; red +, blue −)\n"
+        f"training moved them {100 * moved:.0f}% from their random initialization"
     )
+    if moved < LITTLE_CHANGE:
+        title += ": still mostly noise (strokes show after longer training on more digits, e.g. full MNIST)"
+    fig.suptitle(title, fontsize=9)
     _save(fig, path)
+
+
+LITTLE_CHANGE = 0.5  # of weight_change, below which features.png says its pictures are mostly noise
+
+
+def weight_change(weights, initial):
+    """||W − W₀|| / ||W₀||: how far training moved a layer from its initialization (0: not at all)."""
+    w, w0 = weights.astype(np.float64), initial.astype(np.float64)
+    return float(np.linalg.norm(w - w0) / np.linalg.norm(w0))
 
 
 def misclassified(images, y_true, proba, n, path):
@@ -93,15 +108,30 @@ def worst_mistakes(y_true, proba, n):
 
 
 def embedding(points, labels, path, title):
-    """A 2-D scatter of points coloured by digit."""
-    fig, ax = plt.subplots(figsize=(6, 5.2))
+    """A 2-D scatter of points coloured by digit. The title adds how many points there are and
+    how well the plane alone separates the digits (the share of points nearest their own digit's
+    centre), so a blob on few digits says what it is."""
+    fig, ax = plt.subplots(figsize=(6, 5.4))
     cmap = plt.get_cmap("tab10")
     for digit in range(10):
         mine = labels == digit
         ax.scatter(points[mine, 0], points[mine, 1], s=3, alpha=0.5, color=cmap(digit), label=str(digit))
-    ax.set(xlabel="principal component 1", ylabel="principal component 2", title=title)
+    separated = nearest_centre_share(points, labels)
+    ax.set(
+        xlabel="principal component 1",
+        ylabel="principal component 2",
+        title=f"{title}\n{len(labels):,} digits; {100 * separated:.0f}% lie nearest their own digit's centre",
+    )
     ax.legend(markerscale=4, fontsize=7, title="digit", loc="best")
     _save(fig, path)
+
+
+def nearest_centre_share(points, labels):
+    """The share of points whose nearest class centre (mean of a digit's points) is their own digit's."""
+    present = np.unique(labels)
+    centres = np.stack([points[labels == d].mean(axis=0) for d in present])
+    distances = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    return float(np.mean(present[distances.argmin(axis=1)] == labels))
 
 
 def reliability(bins_by_split, eces, path):
@@ -124,13 +154,17 @@ def reliability(bins_by_split, eces, path):
         )
         ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
         for x, w, a, c in zip(lower[used], width[used], accuracy[used], counts[used]):
-            ax.text(x + w / 2, min(a, 0.95) + 0.02, str(c), ha="center", fontsize=6, rotation=90)
+            ax.text(x + w / 2, a + 0.02, f"{c:,}", ha="center", va="bottom", fontsize=6, rotation=90)
         ax.set(
             xlim=(0, 1),
-            ylim=(0, 1.08),
+            ylim=(0, 1.25),  # room above the bars for their counts
+            yticks=np.linspace(0, 1, 6),
             xlabel="confidence (max probability)",
             ylabel="accuracy",
             title=f"{name}: ECE {100 * eces[name]:.2f}%",
         )
-        ax.legend(loc="upper left", fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles.append(plt.Line2D([], [], linestyle="none"))
+    labels.append("above each bar: the digits in it")
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.06))
     _save(fig, path)

@@ -27,6 +27,13 @@ def load_trained(path: str) -> tuple[MLP, dict[str, Any]]:
                 f"{path}: its {key.replace('_', ' ')} {config[key]} is not one of its {config['epochs_run']} epochs; "
                 "rerun `dvc repro train`"
             )
+    model_params = config.get("model")
+    seed = model_params.get("init_seed") if isinstance(model_params, dict) else None
+    if type(seed) is not int or seed < 0:
+        raise ModelFileError(
+            f"{path}: its configuration lacks model.init_seed as a whole number >= 0 (was it written by the "
+            "train stage?); rerun `dvc repro train`"
+        )
     if not isinstance(config.get("run"), str):
         raise ModelFileError(
             f"{path}: its configuration names no training run (an older model?); rerun `dvc repro train`"
