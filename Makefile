@@ -9,7 +9,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup setup-bench setup-plots setup-sweep test test-slow lint typecheck repro sample sweep exps plots bench compare clean
+.PHONY: help setup setup-bench setup-plots setup-sweep test test-slow lint typecheck repro sample sweep exps plots bench compare photos clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -80,8 +80,12 @@ bench: setup-bench  ## speed against PyTorch at 1 and 2 threads, free and conten
 compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how far they agree; MNIST_DIR=DIR for full MNIST
 	python -m tools.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
 
+MODEL ?= data/model/model.npz
+photos: setup  ## predict on t10k digits rendered as phone photos, per named condition (MNIST_DIR=DIR needed; MODEL=...)
+	python -m tools.photos --model '$(MODEL)' --idx-dir '$(MNIST_DIR)'
+
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures
 	rm -rf reports/live reports/plots
-	rm -f reports/{metrics.json,per_class.json,predictions.csv,bench.json,compare.json}
+	rm -f reports/{metrics.json,per_class.json,predictions.csv,bench.json,compare.json,photos.json}
 	find . -name __pycache__ -prune -exec rm -rf {} +

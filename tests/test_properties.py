@@ -332,7 +332,10 @@ def test_split_on_mutated_raw_data_exits_0_or_1_with_its_outputs_whole(finished,
 
 # --- scratchnet predict -----------------------------------------------------------------------
 
-TEXT_LINE = re.compile(r"^(.*): (\d) \(p=(\d\.\d{3})\)  (\d:\d\.\d{3} ){9}\d:\d\.\d{3}$")
+LOW_CONFIDENCE = cli.LOW_CONFIDENCE
+TEXT_LINE = re.compile(
+    r"^(.*): (\d) \(p=(\d\.\d{3})\)  (\d:\d\.\d{3} ){9}\d:\d\.\d{3}(  \[.*\])?(  low confidence \(p < [\d.]+\): .*)?$"
+)
 
 
 def check_predict_output(done, model, inputs, as_json, must_predict=()):
@@ -353,14 +356,17 @@ def check_predict_output(done, model, inputs, as_json, must_predict=()):
     for line in done.out.splitlines():
         if as_json:
             result = json.loads(line, parse_constant=refuse_constant)
-            assert set(result) == {"input", "digit", "probabilities"}, line
+            assert {"input", "digit", "probabilities"} <= set(result) <= {"input", "digit", "probabilities", "note"}
             p = result["probabilities"]
+            assert ("note" in result) == (max(p) < LOW_CONFIDENCE) or abs(max(p) - LOW_CONFIDENCE) <= 1e-6, line
             assert len(p) == 10 and all(isinstance(q, float) and 0 <= q <= 1 for q in p), line
             assert abs(sum(p) - 1) < 1e-4 and p[result["digit"]] == max(p), line
             labels.append(result["input"])
         else:
             m = TEXT_LINE.match(line)
             assert m, f"not a prediction line: {line!r}\n{done.describe()}"
+            top = float(m.group(3))  # rounded to 3 places: the note's side of the threshold is known away from it
+            assert bool(m.group(6)) == (top < LOW_CONFIDENCE) or abs(top - LOW_CONFIDENCE) <= 5e-4, line
             labels.append(m.group(1))
     for label in labels:
         assert any(label == i or label.startswith(f"{i}[") for i in inputs), (label, inputs)

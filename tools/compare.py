@@ -29,7 +29,7 @@ from scratchnet.splits import SplitParams, split_rows
 from scratchnet.training.params import ModelParams, TrainParams
 from scratchnet.training.recipe import build_model, train_model
 
-from .reference import TorchMLP, TorchStep
+from .reference import TorchMLP, TorchStep, require_torch
 
 
 def snapshots(model, X_test):
@@ -48,8 +48,7 @@ def compare(X_train, y_train, X_val, y_val, X_test, y_test, model_params, train,
     ``model_params`` and ``train`` are params.yaml's typed model and train sections;
     ``epochs``, if given, replaces ``train.fit.epochs`` (and caps the patience).
     """
-    import torch
-
+    torch = require_torch()
     if epochs is not None:
         fit_config = dataclasses.replace(train.fit, epochs=epochs, patience=min(train.fit.patience, epochs))
         train = dataclasses.replace(train, fit=fit_config)
@@ -97,6 +96,7 @@ def main():
         raise ParamsError(f"--epochs {args.epochs}: expected an integer >= 1")
     if args.idx_dir is not None and (problem := idx_problem(args.idx_dir)):
         raise ParamsError(f"--idx-dir {args.idx_dir!r} (MNIST_DIR): {problem}")
+    require_torch()  # before anything is loaded or trained
 
     split, model_params, train = schema.load(SplitParams, ModelParams, TrainParams)
     X, y = fetch_idx(args.idx_dir) if args.idx_dir else Sample().load(None)

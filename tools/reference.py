@@ -17,7 +17,7 @@ import numpy as np
 from scratchnet.base.errors import ParamsError
 
 
-def _torch():
+def require_torch():
     try:
         import torch
     except ImportError:
@@ -32,7 +32,7 @@ class TorchMLP:
     if the model has dropout, torch's dropout between layers."""
 
     def __init__(self, model, threads=1):
-        torch = _torch()
+        torch = require_torch()
         torch.set_num_threads(threads)
         layers = []
         for i in range(model.n_layers):
@@ -53,7 +53,7 @@ class TorchMLP:
         return [m.weight.detach().numpy().T for m in self.linears]
 
     def logits(self, X):
-        torch = _torch()
+        torch = require_torch()
         self.net.eval()
         with torch.no_grad():
             return self.net(torch.from_numpy(np.ascontiguousarray(X))).numpy()
@@ -62,7 +62,7 @@ class TorchMLP:
         return self.logits(X).argmax(axis=1)
 
     def evaluate(self, X, y):
-        torch = _torch()
+        torch = require_torch()
         logits = torch.from_numpy(self.logits(X))
         loss = torch.nn.functional.cross_entropy(logits.double(), torch.from_numpy(y.astype(np.int64)))
         return float(loss), float(np.mean(logits.numpy().argmax(axis=1) == y))
@@ -73,7 +73,7 @@ class TorchStep:
     (torch's ``weight_decay`` adds lambda * W to the gradient, as scratchnet's L2 term does)."""
 
     def __init__(self, optimizer, net, lam):
-        torch = _torch()
+        torch = require_torch()
         if not optimizer.torch_name:
             raise ParamsError(f"{type(optimizer).__name__} declares no PyTorch equivalent (torch_name)")
         self.base_lr, self.net = optimizer.lr, net
@@ -106,7 +106,7 @@ class TorchStep:
 
     def step(self, model, X, y, *, lam=0.0, rng=None):
         """One batch: (summed loss, correct count), as scratchnet's optimizers return them."""
-        torch = _torch()
+        torch = require_torch()
         model.net.train()
         self.optimizer.zero_grad()
         logits = model.net(torch.from_numpy(X))

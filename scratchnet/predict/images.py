@@ -4,7 +4,8 @@ A picture is read as a person sees it: its EXIF orientation applied, 16-bit and
 float pixels scaled by their real range, transparency composited on white.
 MNIST digits are light strokes on a black background, scaled so the digit fits
 a 20x20 box (aspect ratio kept) and placed in a 28x28 field with its centre of
-mass at the centre. ``mnist_like`` does the same to any grayscale picture.
+mass at the centre. ``mnist_like`` does the same to any grayscale picture: one
+on a flat background by a global threshold, a photo through photo.digit_ink.
 
 What is wrong with a file's contents is an InputError naming the file. An
 OSError with an errno (no read permission, a disk error) is about the machine,
@@ -19,6 +20,7 @@ from ..base.errors import InputError
 from ..base.npz import machine_fault
 
 INK = 0.12  # fraction of the brightest pixel above which a pixel counts as ink
+FLAT = 2  # gray levels: a border with 90% of its pixels this close to its median is a flat background
 MAX_PIXELS = 40_000_000  # width x height of the largest picture read; checked before the picture is decoded
 _TOO_BIG = f"is more than the {MAX_PIXELS:,} pixels this reads; scale the picture down"
 
@@ -110,18 +112,61 @@ def _deep_gray(image, path):
 
 
 def mnist_like(gray, where):
-    """28x28 uint8 in MNIST's form from a 2-D grayscale array (0..255) of any size."""
-    from PIL import Image
+    """28x28 uint8 in MNIST's form from a 2-D grayscale array (0..255) of any size.
 
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    A picture on a flat background (a digit of the data set, one drawn on a computer) is read by
+    mnist_like_flat, with one global threshold. Any other picture is a photo, whose digit
+    photo.digit_ink finds.
+    """
+    if _is_flat(gray):
+        return mnist_like_flat(gray, where)
+    try:
+        import scipy.ndimage  # noqa: F401
+
+        from .photo import digit_ink
+    except ImportError:
+        raise InputError(
+            f"{where}: a photo (its background is not flat) needs SciPy: pip install 'scratchnet[predict]'"
+        ) from None
+
+    return centred(digit_ink(gray, where))
+
+
+def _is_flat(gray):
+    """Whether the global threshold reads the picture right: a border of one gray level (90% of its
+    pixels within FLAT of it, so a digit may touch the edge), and the ink on the side of it that the
+    threshold assumes (darker than a light background, lighter than a dark one)."""
+    border = _border(gray)
+    level = np.median(border)
+    if np.mean(np.abs(border - level) <= FLAT) < 0.9:
+        return False
+    darker, lighter = np.clip(level - gray, 0, None).sum(), np.clip(gray - level, 0, None).sum()
+    return darker == lighter or (darker > lighter) == (level > 127)  # equal: a blank picture, refused below
+
+
+def mnist_like_flat(gray, where):
+    """mnist_like by one global threshold (INK), right for a digit on a flat background: inverted if
+    the background is light, the background's level subtracted."""
+    border = _border(gray)
     if np.median(border) > 127:  # dark ink on a light background: invert
         gray, border = 255 - gray, 255 - border
     gray = np.clip(gray - np.median(border), 0, None)
     if gray.max() < 8:
         raise InputError(f"{where}: no digit found (the image is blank)")
-    gray *= 255 / gray.max()
-    rows, cols = np.nonzero(gray > INK * 255)
-    box = gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return centred(gray)
+
+
+def _border(gray):
+    return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+
+
+def centred(ink):
+    """28x28 uint8 in MNIST's form from light ink on black (a float array, any size, not all zero)."""
+    from PIL import Image
+
+    ink = ink * (255 / ink.max())
+    rows, cols = np.nonzero(ink > INK * 255)
+    box = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
     # Fit the digit's box into 20x20, keeping its aspect ratio.
     scale = 20 / max(box.shape)
