@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from scratchnet.base.formats import scale_pixels
+from scratchnet.nn.blas import blas_threads
 from scratchnet.sources.registry import Sample
 from scratchnet.splits import stratified_split
 
@@ -24,6 +25,15 @@ class SampleSplit:
         """(X, y) of the part ``name``; X scaled to float32 [0, 1] unless ``scaled`` is False."""
         rows = getattr(self, name)
         return (scale_pixels(self.X[rows]) if scaled else self.X[rows]), self.y[rows]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """NumPy's BLAS on one thread unless a test asks for more (blas_threads), as the stages in
+    tests/pipeline_helpers.py run: with OpenBLAS's spinning threads, an in-process test was
+    tens of times slower whenever another process held the second core."""
+    with blas_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -438,6 +438,9 @@ def start_and_wait_for_training(repo, *cmd):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # Ctrl-C reaches the command even when these tests were started in the background, whose
+        # shell leaves SIGINT ignored for everything it starts (an ignored signal is inherited).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = []
     for line in proc.stdout:

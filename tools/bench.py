@@ -9,7 +9,7 @@ and in the same round np.matmul's peak at 1 and 2 threads, an epoch with distort
 validation pass and predict. Free rounds run as the machine is; in contended rounds the bench
 keeps a second process busy. Ratios are taken within a round; the table gives medians and
 ranges. Then the per-step overhead (a step against its products alone, batch 64 and 256),
-the train stage itself (two epochs of `python -m stages.train` on data of full size: its own
+the train stage itself (three epochs of `python -m stages.train` on data of full size: its own
 epoch times beside the bench's, and its peak memory), and with --mnist-dir README's fast
 recipe on full MNIST beside PyTorch's same recipe (rounds alternating), and with --pipeline
 the whole default pipeline. Prints the table with the targets and writes reports/bench.json.
