@@ -9,7 +9,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup setup-bench setup-plots setup-sweep test test-slow lint typecheck repro sample sweep exps plots bench compare photos clean
+# `make docs` is a target, not the folder
+.PHONY: docs help setup setup-bench setup-plots setup-sweep test test-slow test-newcomer lint typecheck repro sample sweep exps plots bench compare photos clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -35,6 +36,9 @@ test: setup  ## the linter, the type checker, then the unit and end-to-end tests
 	ruff format --check scratchnet stages tools tests
 	$(MAKE) --no-print-directory typecheck
 	python -m pytest
+
+test-newcomer: setup-plots  ## README's quick start in a fresh clone of the committed project (CI runs it; about 10 min)
+	python -m pytest -m newcomer
 
 lint: setup  ## fix what ruff can fix (lint and format), then show what is left
 	ruff check --fix scratchnet stages tools tests
@@ -83,6 +87,9 @@ compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how
 MODEL ?= data/model/model.npz
 photos: setup  ## predict on t10k digits rendered as phone photos, per named condition (MNIST_DIR=DIR needed; MODEL=...)
 	python -m tools.photos --model '$(MODEL)' --idx-dir '$(MNIST_DIR)'
+
+docs: setup  ## rebuild every table and figure of README and docs/ from the runs recorded in docs/runs
+	python -m tools.docs
 
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures

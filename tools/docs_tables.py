@@ -1,0 +1,334 @@
+"""The tables of README and docs/, each built from the records in docs/runs (see tools/docs.py)."""
+
+import json
+import os
+import statistics
+
+from ruamel.yaml import YAML
+
+# The original notebook's figures, as its author reported them (validation accuracy).
+ORIGINAL = {"0.001": 0.9794, "0.0001": 0.9763, "0.00005": 0.9769}
+# The literature's MLP rows on MNIST's test set (LeCun's table; Simard, Steinkraus & Platt, 2003).
+LITERATURE = [
+    ("lit-plain", "3-layer NN, 500+300 hidden units, weight decay (LeCun's table)", 1.53, "dropout 0.2, 60 epochs"),
+    (
+        "lit-affine",
+        "2-layer NN, 800 hidden units, affine distortions (Simard et al.)",
+        1.1,
+        "dropout 0.2, affine distortions, 100 epochs",
+    ),
+    (
+        "lit-elastic",
+        "2-layer NN, 800 hidden units, elastic distortions (Simard et al.)",
+        0.7,
+        "affine and elastic distortions, 200 epochs",
+    ),
+]
+SEEDS = (0, 1, 2)
+
+
+def percent(x, digits=2):
+    return f"{100 * x:.{digits}f}%"
+
+
+def minutes(seconds):
+    return f"{seconds / 60:.0f} min" if seconds >= 600 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+class Tables:
+    def __init__(self, runs):
+        self.runs = runs
+
+    def by_name(self):
+        return {
+            "quickstart-times": self.quickstart_times,
+            "headline": self.headline,
+            "default": self.default,
+            "lambda": self.lambdas,
+            "beyond": self.beyond,
+            "literature": self.literature,
+            "fast": self.fast,
+            "bench": self.bench,
+            "overhead": self.overhead,
+            "estimators": self.estimators,
+            "walkthrough": self.walkthrough,
+            "photo": self.photo,
+            "photos": self.photos,
+            "photo-confidence": self.photo_confidence,
+            "photo-summary": self.photo_summary,
+        }
+
+    # --- reading the records -------------------------------------------------------------------
+
+    def load(self, *path):
+        full = os.path.join(self.runs, *path)
+        with open(full, encoding="utf-8") as f:
+            return (
+                json.load(f)
+                if full.endswith(".json")
+                else YAML(typ="safe").load(f)
+                if full.endswith(".yaml")
+                else f.read()
+            )
+
+    def run(self, name):
+        """(metrics, params, run facts) of the recorded run ``name``."""
+        return self.load(name, "metrics.json"), self.load(name, "params.yaml"), self.load(name, "run.json")
+
+    def recorded(self, row):
+        """The recorded runs among a row's seeds (``row``-s0, -s1, -s2), in seed order."""
+        return [f"{row}-s{s}" for s in SEEDS if os.path.isdir(os.path.join(self.runs, f"{row}-s{s}"))]
+
+    def seeds(self, row):
+        """Test errors (in %) of a literature row's recorded seeds, and their mean ± std as text."""
+        errors = [100 * (1 - self.run(name)[0]["test"]["accuracy"]) for name in self.recorded(row)]
+        if len(errors) < 2:
+            return errors, (f"{errors[0]:.2f}% (one seed)" if errors else "")
+        return errors, f"{statistics.mean(errors):.2f}% ± {statistics.stdev(errors):.2f}"
+
+    # --- README ----------------------------------------------------------------------------------
+
+    def quickstart_times(self):
+        q = self.load("quickstart.json")
+        test = f" and `make test` {minutes(q['make test'])}" if q.get("make test") else ""
+        return (
+            f"On a fresh clone of a {q['machine']}, `make sample` took {minutes(q['make sample'])} "
+            f"({minutes(q['setup'])} of it setting up `.venv`){test}"
+            + (f" ({q['conditions']})" if q.get("conditions") else "")
+            + ".\n"
+        )
+
+    def headline(self):
+        m, _, _ = self.run("default")
+        lines = [
+            "| | validation accuracy | test accuracy | epochs |",
+            "|---|---|---|---|",
+            f"| original notebook | {percent(ORIGINAL['0.001'])} | not reported | not reported |",
+            f"| scratchnet, default configuration | **{percent(m['val']['accuracy'])}** | "
+            f"**{percent(m['test']['accuracy'])}** | best {m['model_epoch']:,} of {m['epochs']:,} |",
+        ]
+        rows = []
+        for row, published, error, _ in LITERATURE:
+            errors, summary = self.seeds(row)
+            if errors:
+                rows.append(f"| {published}: {error}% | **{summary}** |")
+        if rows:
+            lines += [
+                "",
+                "| the literature's MLP (published test error) | scratchnet, test error (mean ± std over seeds) |",
+                "|---|---|",
+                *rows,
+            ]
+        return "\n".join(lines) + "\n"
+
+    # --- docs/results.md -------------------------------------------------------------------------
+
+    def default(self):
+        m, _, facts = self.run("default")
+        rows = [
+            ("training accuracy", percent(m["train"]["accuracy"])),
+            ("validation accuracy (original notebook: 97.94%)", percent(m["val"]["accuracy"])),
+            ("test accuracy", percent(m["test"]["accuracy"])),
+            ("validation / test loss", f"{m['val']['loss']:.4f} / {m['test']['loss']:.4f}"),
+            (
+                "expected calibration error, validation / test",
+                f"{percent(m['val']['ece'])} / {percent(m['test']['ece'])}",
+            ),
+            ("the model's epoch (lowest validation loss) / epochs run", f"{m['model_epoch']:,} / {m['epochs']:,}"),
+            ("wall time of `dvc exp run` (all four stages)", minutes(facts["wall_seconds"])),
+        ]
+        return (
+            "| | |\n|---|---|\n"
+            + "\n".join(f"| {a} | {b} |" for a, b in rows)
+            + f"\n\nMeasured on {facts['cpu']}"
+            + (f", {facts['conditions']}" if facts.get("conditions") else "")
+            + ".\n"
+        )
+
+    def lambdas(self):
+        lines = [
+            "| λ | original notebook, validation | scratchnet validation | scratchnet test | model epoch / epochs |",
+            "|---|---|---|---|---|",
+        ]
+        for lam, run in (("0.001", "default"), ("0.0001", "lambda-1e-4"), ("0.00005", "lambda-5e-5")):
+            m, _, _ = self.run(run)
+            lines.append(
+                f"| {lam} | {percent(ORIGINAL[lam])} | {percent(m['val']['accuracy'])} | "
+                f"{percent(m['test']['accuracy'])} | {m['model_epoch']:,} / {m['epochs']:,} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def beyond(self):
+        lines = [
+            "| experiment | validation | test | loss gap | accuracy gap | model epoch / epochs |",
+            "|---|---|---|---|---|---|",
+        ]
+        for run, what in (
+            ("default", "SGD, λ 0.001 (default)"),
+            ("adam", "Adam, lr 0.001"),
+            ("dropout-0.2", "SGD with dropout 0.2"),
+        ):
+            if not os.path.isdir(os.path.join(self.runs, run)):
+                continue  # not recorded
+            m, _, _ = self.run(run)
+            gap = "" if m["loss_gap"] is None else percent(m["loss_gap"], 0)
+            lines.append(
+                f"| {what} | {percent(m['val']['accuracy'])} | {percent(m['test']['accuracy'])} | {gap} | "
+                f"{100 * m['accuracy_gap']:.2f} pp | {m['model_epoch']:,} / {m['epochs']:,} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    # --- docs/literature.md ----------------------------------------------------------------------
+
+    def literature(self):
+        lines = [
+            "| published network | test error | scratchnet experiment | test error, mean ± std | each seed | "
+            "wall time per run |",
+            "|---|---|---|---|---|---|",
+        ]
+        conditions = set()
+        for row, published, error, what in LITERATURE:
+            errors, summary = self.seeds(row)
+            conditions |= {self.run(name)[2].get("conditions", "") for name in self.recorded(row)}
+            if not errors:
+                lines.append(f"| {published} | {error}% | `{row}`: {what} | not recorded in docs/runs | | |")
+                continue
+            wall = statistics.mean(self.run(name)[2]["wall_seconds"] for name in self.recorded(row))
+            lines.append(
+                f"| {published} | {error}% | `{row}`: {what} | **{summary}** | "
+                f"{', '.join(f'{e:.2f}%' for e in errors)} | {minutes(wall)} |"
+            )
+        notes = sorted(c for c in conditions if c)
+        return "\n".join(lines) + "\n" + "".join(f"\nWall times: {c}.\n" for c in notes)
+
+    def fast(self):
+        names = self.recorded("fast")
+        accuracies = [self.run(name)[0]["test"]["accuracy"] for name in names]
+        line = (
+            f"Official-test accuracy over seeds {', '.join(name[-1] for name in names)}: "
+            f"{', '.join(percent(a) for a in accuracies)} "
+            f"(mean {percent(statistics.mean(accuracies))})."
+        )
+        bench = self.load("bench.json").get("fast_recipe")
+        if bench:
+            ours, theirs = bench["scratchnet"], bench.get("pytorch")
+            line += (
+                f" Timed by `make bench MNIST_DIR=DIR` (median of 3 runs, each side alternating): scratchnet "
+                f"{ours['seconds']['median']:.2f} s to {percent(ours['accuracy']['median'])}"
+            )
+            if theirs:
+                line += (
+                    f", PyTorch {theirs['seconds']['median']:.2f} s to {percent(theirs['accuracy']['median'])} "
+                    f"({bench['ratio']['median']:.2f}× its time)"
+                )
+            line += "."
+        return line + "\n"
+
+    # --- docs/performance.md ---------------------------------------------------------------------
+
+    def bench(self):
+        b = self.load("bench.json")
+        s, m = b["summary"], b["machine"]
+        lines = [
+            f"{m['cpu']}, {m['cores']} cores, NumPy {m['numpy']}"
+            + (f", OPENBLAS_CORETYPE={m['openblas_coretype']}" if m.get("openblas_coretype") else "")
+            + ":",
+            "",
+            "| optimizer | scratchnet epoch, 1 / 2 threads | PyTorch epoch, 1 / 2 threads | "
+            "ratio at 2 threads (rounds) | fraction of the 2-thread matmul peak | path |",
+            "|---|---|---|---|---|---|",
+        ]
+        free = s["epoch_seconds"]["free"]
+        for name in ("sgd", "momentum", "nesterov", "adam"):
+            if f"scratchnet {name}@1" not in free:
+                continue
+            ours = " / ".join(f"{free[f'scratchnet {name}@{t}']['median']:.2f} s" for t in (1, 2))
+            theirs = (
+                " / ".join(f"{free[f'pytorch {name}@{t}']['median']:.2f} s" for t in (1, 2))
+                if (f"pytorch {name}@1" in free)
+                else "—"
+            )
+            r = s["ratio"].get(f"{name}@2")
+            ratio = f"**{r['median']:.2f}** ({r['min']:.2f}–{r['max']:.2f})" if r else "—"
+            path = b["paths"].get(f"scratchnet {name}@1", "").split(":")[0]
+            lines.append(
+                f"| {name} | {ours} | {theirs} | {ratio} | {s['fraction_of_peak'][f'{name}@2']:.2f} | {path} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def overhead(self):
+        b = self.load("bench.json")
+        lines = ["| optimizer | batch 64 | batch 256 |", "|---|---|---|"]
+        for name in b["overhead_us"]["64"]:
+            lines.append(f"| {name} | {b['overhead_us']['64'][name]:.0f} µs | {b['overhead_us']['256'][name]:.0f} µs |")
+        stage = b.get("stage")
+        tail = (
+            (
+                f"\nThe train stage's own epoch (its record, SGD, 1 thread) was {stage['epoch_seconds']:.2f} s, "
+                f"{stage['epoch_seconds'] / b['summary']['epoch_seconds']['free']['scratchnet sgd@1']['median']:.2f}× "
+                f"the bench's in the same run; its peak memory {stage['peak_rss_mb']} MB.\n"
+            )
+            if stage
+            else ""
+        )
+        return "\n".join(lines) + "\n" + tail
+
+    # --- others ----------------------------------------------------------------------------------
+
+    def estimators(self):
+        e = self.load("estimators.json")
+        lines = ["| estimator | test accuracy | fit time (1 thread) |", "|---|---|---|"]
+        for name, r in e["results"].items():
+            lines.append(f"| {name} | {percent(r['test_accuracy'])} | {r['seconds']:.0f} s |")
+        return (
+            f"{e['rows']:,} digits ({e['data']}), {e['epochs']} epochs of Adam, batch {e['batch_size']}"
+            + (f" ({e['conditions']})" if e.get("conditions") else "")
+            + ":\n\n"
+            + "\n".join(lines)
+            + "\n"
+        )
+
+    def walkthrough(self):
+        return "```console\n" + self.load("walkthrough.txt").rstrip() + "\n```\n"
+
+    def photo(self):
+        p = self.load("photo-example.json")
+        return (
+            f"![A photographed {p['digit']}](docs/img/{p['photo']}) → ![what the network saw]"
+            f"(docs/img/{p['seen']})\n\n```console\n$ {p['command']}\n{p['output'].rstrip()}\n```\n"
+        )
+
+    def photos(self):
+        p = self.load("photos.json")
+        clean = p["clean_accuracy"]
+        lines = [
+            "| condition | accuracy | difference to clean digits | one global threshold |",
+            "|---|---|---|---|",
+            f"| clean (the digits themselves) | {percent(clean, 1)} | | |",
+        ]
+        for name, row in p["conditions"].items():
+            lines.append(
+                f"| {name} | {percent(row['accuracy'], 1)} | {100 * row['difference']:+.1f} pp "
+                f"| {percent(row['global_threshold'], 1)} |"
+            )
+        return f"{p['n']:,} t10k digits per condition (seed {p['seed']}):\n\n" + "\n".join(lines) + "\n"
+
+    def photo_confidence(self):
+        p = self.load("photos.json")["low_confidence"]
+        lines = ["| top probability below | wrong answers flagged | right answers flagged |", "|---|---|---|"]
+        for row in p["table"]:
+            wrong = "–" if row["wrong_flagged"] is None else percent(row["wrong_flagged"], 1)
+            lines.append(f"| {row['threshold']} | {wrong} | {percent(row['right_flagged'], 1)} |")
+        return "\n".join(lines) + "\n"
+
+    def photo_summary(self):
+        p = self.load("photos.json")
+        rows = p["conditions"]
+        worst = min(rows, key=lambda name: rows[name]["accuracy"])
+        return (
+            f"On {p['n']:,} test digits rendered as photos under each of {len(rows)} named conditions "
+            f"(`make photos`), the default model read {percent(p['clean_accuracy'], 1)} of the digits themselves, "
+            f"{percent(rows['phone']['accuracy'], 1)} of phone photos (gray paper, light from one side, noise, "
+            f"blur, JPEG) and {percent(rows['phone, shadow, faint ink']['accuracy'], 1)} with a shadow band and "
+            f"faint ink as well; its weakest condition is {worst} ({percent(rows[worst]['accuracy'], 1)}).\n"
+        )
