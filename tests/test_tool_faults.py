@@ -33,6 +33,16 @@ CASES = [
         "a report",
         "--idx-dir '/no/such/mnist': no such directory",
     ),
+    (
+        ["photos", "--model", "m.npz", "--idx-dir", "/no/such/mnist", "--out", "report.json"],
+        "a report",
+        "--idx-dir '/no/such/mnist': no such directory",
+    ),
+    (
+        ["photos", "--model", "m.npz", "--idx-dir", ".", "--n", "0", "--out", "report.json"],
+        "a report",
+        "--n 0: expected an integer >= 1",
+    ),
 ]
 
 

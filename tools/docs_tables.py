@@ -52,7 +52,8 @@ class Tables:
             "overhead": self.overhead,
             "estimators": self.estimators,
             "walkthrough": self.walkthrough,
-            "photo": self.photo,
+            "photo": self.photo,  # in README
+            "photo-docs": lambda: self.photo("img/"),  # in docs/photos.md
             "photos": self.photos,
             "photo-confidence": self.photo_confidence,
             "photo-summary": self.photo_summary,
@@ -291,11 +292,11 @@ class Tables:
     def walkthrough(self):
         return "```console\n" + self.load("walkthrough.txt").rstrip() + "\n```\n"
 
-    def photo(self):
+    def photo(self, images="docs/img/"):
         p = self.load("photo-example.json")
         return (
-            f"![A photographed {p['digit']}](docs/img/{p['photo']}) → ![what the network saw]"
-            f"(docs/img/{p['seen']})\n\n```console\n$ {p['command']}\n{p['output'].rstrip()}\n```\n"
+            f"![A photographed {p['digit']}]({images}{p['photo']}) → ![what the network saw]"
+            f"({images}{p['seen']})\n\n```console\n$ {p['command']}\n{p['output'].rstrip()}\n```\n"
         )
 
     def photos(self):
@@ -311,7 +312,10 @@ class Tables:
                 f"| {name} | {percent(row['accuracy'], 1)} | {100 * row['difference']:+.1f} pp "
                 f"| {percent(row['global_threshold'], 1)} |"
             )
-        return f"{p['n']:,} t10k digits per condition (seed {p['seed']}):\n\n" + "\n".join(lines) + "\n"
+        return (
+            f"{p['n']:,} test digits of the default model's own ({p['split']}) split per condition, "
+            f"seed {p['seed']}:\n\n" + "\n".join(lines) + "\n"
+        )
 
     def photo_confidence(self):
         p = self.load("photos.json")["low_confidence"]

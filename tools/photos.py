@@ -1,7 +1,8 @@
 """Test digits rendered as phone photos under named, seeded conditions, and predict's accuracy on each.
 
 `make photos MODEL=... MNIST_DIR=...` (python -m tools.photos --model MODEL --idx-dir DIR [--n N])
-renders N t10k digits per condition, reads each picture the way `predict` does, and prints and
+renders N digits per condition, drawn from the test rows of params.yaml's split (the digits a model
+trained with that params.yaml never saw), reads each picture the way `predict` does, and prints and
 writes (reports/photos.json) each condition's accuracy beside the clean digits' accuracy with the
 same model, and the accuracy of one global threshold (how a flat-background picture is read) on
 the same pictures.
@@ -21,13 +22,14 @@ from scratchnet.base.atomic import outputs
 from scratchnet.base.errors import InputError, ParamsError
 from scratchnet.base.formats import N_CLASSES, N_PIXELS, scale_pixels
 from scratchnet.base.strictjson import dumps
+from scratchnet.config import schema
 from scratchnet.nn import checkpoint
 from scratchnet.predict.cli import LOW_CONFIDENCE
 from scratchnet.predict.images import mnist_like, mnist_like_flat, read_image
 from scratchnet.sources.idx import fetch_idx, idx_problem
+from scratchnet.splits import SplitParams, split_rows
 
 WHITE_PAPER, GRAY_PAPER = (225, 250), (130, 180)  # gray level of the paper in full light
-N_TEST = 10_000  # the t10k digits: the last rows of the IDX files as fetch_idx returns them
 DARK_INK, FAINT_INK = (150, 210), (60, 90)  # how many gray levels the ink is darker than the paper
 
 
@@ -150,7 +152,7 @@ def render(digit, condition, seed, index):
 
 
 def benchmark(model, X, indices, conditions, seed):
-    """{condition: results} for the t10k digits ``X`` (their t10k ``indices`` seed the pictures): the
+    """{condition: results} for the test digits ``X`` (their row ``indices`` seed the pictures): the
     28x28 images predict makes of each picture and, for comparison, the one global threshold's."""
 
     def probabilities(images):
@@ -208,8 +210,10 @@ def confidence_table(results, y, thresholds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a model file written by the train stage")
-    parser.add_argument("--idx-dir", required=True, help="the MNIST IDX files; their t10k digits are photographed")
-    parser.add_argument("--n", type=int, default=1000, help="digits per condition, drawn at random from t10k")
+    parser.add_argument(
+        "--idx-dir", required=True, help="the MNIST IDX files; the test rows of params.yaml's split are photographed"
+    )
+    parser.add_argument("--n", type=int, default=500, help="digits per condition, drawn at random from the test rows")
     parser.add_argument("--seed", type=int, default=0, help="seeds the choice of digits and every picture")
     parser.add_argument("--condition", action="append", choices=list(CONDITIONS), help="only these (repeatable)")
     parser.add_argument("--out", default="reports/photos.json")
@@ -217,25 +221,35 @@ def main():
         "--example", metavar="PATH", help=f"also write the first digit's picture under {EXAMPLE!r} to PATH (a JPEG)"
     )
     args = parser.parse_args()
-    if not 1 <= args.n <= N_TEST:
-        raise ParamsError(f"--n {args.n}: expected an integer from 1 to {N_TEST:,} (the t10k digits)")
+    if args.n < 1:
+        raise ParamsError(f"--n {args.n}: expected an integer >= 1")
     if not 0 <= args.seed < 2**63:
         raise ParamsError(f"--seed {args.seed}: expected an integer from 0 to 2**63 - 1")
     if problem := idx_problem(args.idx_dir):
         raise ParamsError(f"--idx-dir {args.idx_dir!r}: {problem}")
 
+    (split,) = schema.load(SplitParams)
     model, _ = checkpoint.load(args.model, inputs=N_PIXELS, outputs=N_CLASSES, names=("pixels", "digits"))
     X, y = fetch_idx(args.idx_dir)
-    X_test, y_test = X[-N_TEST:], y[-N_TEST:]
-    indices = np.sort(np.random.default_rng(args.seed).choice(N_TEST, args.n, replace=False))
-    X_test, y_test = X_test[indices], y_test[indices]
+    _, _, test_rows = split_rows(y, split)
+    if args.n > len(test_rows):
+        raise ParamsError(f"--n {args.n}: the split has {len(test_rows):,} test digits; ask for at most that many")
+    indices = np.sort(np.random.default_rng(args.seed).choice(test_rows, args.n, replace=False))
+    X_test, y_test = X[indices], y[indices]
     clean = float(np.mean(model.predict(scale_pixels(X_test)) == y_test))
     results = benchmark(model, X_test, indices, args.condition or list(CONDITIONS), args.seed)
 
-    print(f"{len(indices)} t10k digits per condition (seed {args.seed}), model {args.model}\n")
+    print(f"{len(indices)} test digits ({split.method} split) per condition (seed {args.seed}), model {args.model}\n")
     print(f"{'condition':<28}{'accuracy':>9}{'vs clean':>10}{'global threshold':>18}{'no digit':>10}{'ms/picture':>12}")
     print(f"{'clean (the digits themselves)':<28}{clean:>9.4f}")
-    report = {"model": args.model, "n": len(indices), "seed": args.seed, "clean_accuracy": clean, "conditions": {}}
+    report = {
+        "model": args.model,
+        "n": len(indices),
+        "split": split.method,
+        "seed": args.seed,
+        "clean_accuracy": clean,
+        "conditions": {},
+    }
     for name, r in results.items():
         row = {
             "accuracy": accuracy(r["probabilities"], y_test),
@@ -265,7 +279,7 @@ def main():
                 file.write(render(X_test[0], EXAMPLE, args.seed, indices[0]))
     print(
         f"\nwritten to {args.out}"
-        + (f" and {args.example} (t10k digit {indices[0]}, a {y_test[0]})" if args.example else "")
+        + (f" and {args.example} (digit row {indices[0]}, a {y_test[0]})" if args.example else "")
     )
 
 
