@@ -200,3 +200,14 @@ def write_mnist_idx(directory, X, y, n_train):
         write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images[rows])
         write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", y[rows])
     return directory
+
+
+def run_predict(*args):
+    """`python -m scratchnet predict ARGS` from the project's root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "scratchnet", "predict", *map(str, args)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -3,13 +3,13 @@ clean pictures read exactly as before, and predict's --show and low-confidence n
 
 import io
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 from pipeline_helpers import PROJECT_ROOT
+from pipeline_helpers import run_predict as predict
 from scipy import ndimage
 
 from scratchnet.base.errors import InputError
@@ -160,16 +160,6 @@ def test_the_pictures_are_seeded_and_named(trained):
     assert render(X[0], "phone", 0, 3)[:3] == b"\xff\xd8\xff"  # a JPEG, as phones save
     with pytest.raises(KeyError):
         render(X[0], "no such condition", 0, 3)
-
-
-def predict(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "scratchnet", "predict", *map(str, args)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_show_writes_what_the_network_saw(trained, tmp_path):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from pipeline_helpers import PROJECT_ROOT
+from pipeline_helpers import run_predict as predict
 
 from scratchnet.base.formats import scale_pixels
 from scratchnet.nn import checkpoint
@@ -29,16 +30,6 @@ def trained(small_model, sample):
     model, path = small_model
     X_test, y_test = sample.part("test", scaled=False)
     return model, path, X_test[:40], y_test[:40]
-
-
-def predict(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "scratchnet", "predict", *map(str, args)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def as_picture(pixels, size=280, dark_on_light=True):
