@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 # `make docs` is a target, not the folder
-.PHONY: docs help setup setup-bench setup-plots setup-sweep test test-slow test-newcomer lint typecheck repro sample sweep exps plots bench compare photos clean
+.PHONY: docs help setup setup-bench setup-plots setup-sweep test test-slow test-newcomer lint typecheck repro sample sweep exps plots bench profile compare photos clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -48,8 +48,9 @@ lint: setup  ## fix what ruff can fix (lint and format), then show what is left
 typecheck: setup  ## mypy on the typed public API: the network, fit, checkpoints, the estimator, the stages
 	mypy scratchnet/nn scratchnet/estimator.py scratchnet/base stages
 
-test-slow: setup  ## the longer checks behind the `slow` marker; MNIST_DIR=DIR adds the full-MNIST check
-	MNIST_DIR=$(MNIST_DIR) HYPOTHESIS_PROFILE=slow python -m pytest -m slow
+HYPOTHESIS_PROFILE ?= slow
+test-slow: setup  ## the longer checks behind the `slow` marker (CI runs them); MNIST_DIR=DIR adds the full-MNIST check
+	MNIST_DIR=$(MNIST_DIR) HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) python -m pytest -m slow
 
 repro: setup  ## the pipeline as params.yaml says (data.source openml needs the network once)
 	dvc repro
@@ -81,6 +82,9 @@ MNIST_DIR ?=
 bench: setup-bench  ## speed against PyTorch at 1 and 2 threads, free and contended rounds; MNIST_DIR=DIR adds the full pipeline
 	python -m tools.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
 
+profile: setup  ## where one training step's time goes, line by line, for each optimizer at batch 64 and 256
+	python -m tools.step_profile
+
 compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how far they agree; MNIST_DIR=DIR for full MNIST
 	python -m tools.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
 
@@ -94,5 +98,5 @@ docs: setup  ## rebuild every table and figure of README and docs/ from the runs
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures
 	rm -rf reports/live reports/plots
-	rm -f reports/{metrics.json,per_class.json,predictions.csv,bench.json,compare.json,photos.json}
+	rm -f reports/{metrics.json,per_class.json,predictions.csv,bench.json,compare.json,photos.json,profile.json}
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,15 +1,19 @@
 """`make bench`'s bookkeeping (no timing is asserted: benchmarks are not tests): the summary and table
 from given rounds, the busy process of contended rounds started and stopped, the contenders training
-through fit, the overhead measurement and the train stage's own record and memory."""
+through fit, the overhead measurement and the train stage's own record and memory; the step profile's
+line clock."""
 
 import os
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT
 
-from tools import bench, bench_runs
+from tools import bench, bench_runs, step_profile
 from tools.pipeline_bench import train_stage_run
+from tools.step_profile import LineClock
 
 NAMES = ["scratchnet sgd@1", "scratchnet sgd@2", "pytorch sgd@1", "pytorch sgd@2"]
 
@@ -110,3 +114,34 @@ def test_the_distorted_epoch_is_compared_with_the_clean_one_round_by_round():
     s = bench.summarize(rows, [*NAMES, "scratchnet+distort sgd@1"])
     assert s["distorted_over_clean"] == pytest.approx({"median": 1.2, "min": 1.0, "max": 1.5})  # free rounds only
     assert "SGD epoch with affine + elastic distortions / without" in bench.table({"summary": s})
+
+
+def _callee():
+    time.sleep(0.004)
+
+
+def _caller():
+    time.sleep(0.002)
+    _callee()
+
+
+def test_the_line_clock_charges_each_line_its_own_time():
+    """Self time: the line calling _callee is not charged the callee's sleep, each sleep its own line."""
+    clock = LineClock(root=str(Path(__file__).parent))
+    clock.run(_caller, 5)
+    by_source = {step_profile.source(key): (ns / 5 / 1e6, clock.hits[key] / 5) for key, ns in clock.ns.items()}
+    assert by_source["time.sleep(0.002)"][0] >= 2.0 and by_source["time.sleep(0.004)"][0] >= 4.0
+    assert by_source["_callee()"][0] < 2.0
+    assert {runs for _, runs in by_source.values()} == {1.0}
+
+
+def test_a_step_profile_gives_every_line_of_the_step_and_its_products():
+    L = len(bench_runs.SIZES) - 1
+    for name in ("sgd", "adam"):
+        result = step_profile.profile(name, 8, steps=2, rounds=1)
+        lines = {line["line"]: line for line in result["lines"]}
+        assert all(where.startswith("scratchnet/") for where in lines) and result["timed_us"] > 0
+        if result["path"].startswith("sgemm"):  # forward, backprop, weight and bias gradients: all sgemm calls
+            (call,) = [line for line in lines.values() if line["source"] == "self._function(*self._arguments)"]
+            assert call["runs"] == L + (L - 1) + 2 * L
+        assert any(where.startswith(f"scratchnet/nn/{name}.py") for where in lines)

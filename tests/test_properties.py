@@ -552,6 +552,35 @@ def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(to
         event(f"exit {done.code}")
 
 
+@settings(max_examples=examples(0.3))
+@given(
+    tool_argv(
+        ["--batch", "--optimizers", "--steps", "--top", "--out", "-h", "--step", "--"],
+        extra=["sgd", "adam,sgd", "adam,", ",", "64", "30", "31", "65537", "100001"],
+    )
+)
+def test_profile_command_lines_exit_0_1_or_2_and_write_their_report_whole(tools_workspace, argv):
+    from tools import step_profile
+
+    def small(name, batch, steps):  # the same profile on 8 rows, one step: an example takes a second
+        return real_profile(name, min(batch, 8), 1, rounds=1)
+
+    real_profile = step_profile.profile
+    with tempfile.TemporaryDirectory() as directory:
+        workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
+        before = whole_tree(workspace)
+        with patched(step_profile, "profile", small):
+            done = run_entry(lambda: guarded(step_profile.main), workspace, ["tools/step_profile.py", *argv])
+        report = written_path(done, r"written to (.*)\n?$")
+
+        def check_report(path):
+            profiles = strict_json_file(workspace / path)["profiles"]
+            assert profiles and all(p["lines"] and p["untimed_us"] > 0 for p in profiles)
+
+        check_tool_contract(done, before, whole_tree(workspace), report, check_report)
+        event(f"exit {done.code}")
+
+
 @pytest.fixture(scope="module")
 def dvc_repository(tools_workspace, finished, tmp_path_factory):
     """The tools' directory as a git and DVC repository with one commit: the project's dvc.yaml and the

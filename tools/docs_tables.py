@@ -50,6 +50,7 @@ class Tables:
             "fast": self.fast,
             "bench": self.bench,
             "overhead": self.overhead,
+            "profile": self.profile,
             "estimators": self.estimators,
             "walkthrough": self.walkthrough,
             "photo": self.photo,  # in README
@@ -273,6 +274,32 @@ class Tables:
             else ""
         )
         return "\n".join(lines) + "\n" + tail
+
+    def profile(self, top=4):
+        """Per optimizer and batch: the untimed step, and under the line clock its products, the other lines
+        and the costliest of them."""
+        p = self.load("profile.json")
+        m = p["machine"]
+        lines = [
+            f"{m['cpu']}, NumPy {m['numpy']}, 1 BLAS thread, {p['steps']} steps × 5 rounds"
+            " (the untimed step: the median round)"
+            + (f", OPENBLAS_CORETYPE={m['openblas_coretype']}" if m["openblas_coretype"] else "")
+            + ":\n",
+            "| optimizer, batch | step, untimed | under the line clock: the products | the other lines "
+            "| the costliest other lines (µs per step, runs per step) |",
+            "|---|---|---|---|---|",
+        ]
+        for r in p["profiles"]:
+            costly = [line for line in r["lines"] if not line["product"]][:top]
+            where = "; ".join(
+                f"`{line['source'].split('  #')[0]}` {line['us']:.0f} ({line['runs']:.0f})".replace("|", "\\|")
+                for line in costly
+            )
+            lines.append(
+                f"| {r['optimizer']}, {r['batch']} | {r['untimed_us']:.0f} µs | {r['timed_products_us']:.0f} µs "
+                f"| {r['timed_us'] - r['timed_products_us']:.0f} µs | {where} |"
+            )
+        return "\n".join(lines) + "\n"
 
     # --- others ----------------------------------------------------------------------------------
 
