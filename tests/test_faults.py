@@ -440,6 +440,7 @@ def test_a_hangup_stops_train_as_sigterm_does(finished, tmp_path, signum):
     assert not list(workspace.rglob(f"*{SUFFIX}*"))
 
 
+@pytest.mark.slow
 def test_params_yaml_changed_while_train_runs(finished, tmp_path):
     """`git stash` or an editor while training: the stage fails rather than let DVC record the new
     params beside a model trained on the old ones."""

@@ -4,7 +4,10 @@ import json
 import subprocess
 import time
 
+import pytest
 from pipeline_helpers import DVC, make_project_repo, subprocess_env
+
+pytestmark = pytest.mark.slow  # half a minute of a live `dvc exp run`: `make test-slow` and CI
 
 EPOCHS = 40  # about 0.15 s each on the sample: long enough to watch
 

@@ -216,7 +216,14 @@ RERUN_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(RERUN_CASES))
+# One params change and none in `make test`; the others (a rerun of 15-20 s each) in `make test-slow` and CI.
+@pytest.mark.parametrize(
+    "case",
+    [
+        case if case in ("nothing", "train.lambda") else pytest.param(case, marks=pytest.mark.slow)
+        for case in RERUN_CASES
+    ],
+)
 def test_repro_reruns_only_what_a_change_affects(finished_repo, tmp_path, case):
     repo = finished_repo
     changes, expected_status, expected_ran = RERUN_CASES[case]
@@ -276,6 +283,7 @@ STALE = {
 }
 
 
+@pytest.mark.slow
 def test_an_edit_makes_stale_exactly_the_stages_that_run_it(finished_repo):
     repo = finished_repo
     assert json.loads(repo.dvc("status", "--json").stdout) == {}
@@ -294,6 +302,7 @@ def test_an_edit_makes_stale_exactly_the_stages_that_run_it(finished_repo):
 # --- 3. dvc metrics diff --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_metrics_diff_after_changing_lambda(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs for the first lambda")
@@ -351,6 +360,7 @@ def test_exp_run_sets_lambda_as_a_number(finished_repo):
 # --- 5. determinism -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
     first, _ = pipeline
     second = finished_repo

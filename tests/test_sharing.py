@@ -9,6 +9,8 @@ experiment through the git remote.
 import pytest
 from pipeline_helpers import Repo, make_project_repo, sha256_file, stages_reported, subprocess_env
 
+pytestmark = pytest.mark.slow  # a minute of clones and pushes: `make test-slow` and CI
+
 SHARED_OUTPUTS = (
     "data/raw/mnist.npz",
     "data/split/train.npz",

@@ -92,7 +92,7 @@ def test_a_four_point_grid_is_four_experiments_that_dvc_shows_and_applies(projec
         assert metrics["val"]["accuracy"] > 0.5, name
 
     header, rows = report_rows(repo, "grid")
-    assert header[:4] == ["experiment", "state", "train.lr", "train.lambda"], header
+    assert header[:2] == ["experiment", "state"] and set(header[2:4]) == {"train.lr", "train.lambda"}, header
     assert sorted(rows) == sorted(points) and all(r["state"] == "Success" for r in rows.values())
     for name, row in rows.items():
         assert row["val acc"] == f"{100 * results[name][1]['val']['accuracy']:.2f}%"
@@ -106,6 +106,7 @@ def test_a_four_point_grid_is_four_experiments_that_dvc_shows_and_applies(projec
     assert json.loads(repo.file("reports/metrics.json").read_text()) == results["grid-3"][1]
 
 
+@pytest.mark.slow
 def test_a_failing_point_is_reported_with_its_log_while_the_others_finish(project):
     repo = project
     done = sweep(repo, "-S", "train.lr=0.05,1e30", *FAST, "--jobs", "2", "--name", "bad")
