@@ -76,10 +76,27 @@ class Contender:
             self.prefetcher.close()
 
 
+def products_alone(X):
+    """A function running a step's sgemm products on X (forward, backprop, weight and bias gradients) alone."""
+    sgemm, _ = find_sgemm()
+    model = MLP(SIZES, seed=0)
+    products = model.products(X, sgemm)
+
+    def run():
+        for i in range(len(SIZES) - 1):
+            products.forward(i)
+        for i in range(len(SIZES) - 2, 0, -1):
+            products.backprop(i)
+        for i in range(len(SIZES) - 1):
+            products.accumulate(i, model.grads[2 * i], 1.0, 0.0)
+            products.accumulate_bias(i, model.grads[2 * i + 1], 1.0, 0.0)
+
+    return run
+
+
 def step_overhead(batch, repeats=200, rounds=5):
     """{optimizer: microseconds of a step beyond its products}: a step on one batch against the same
     sgemm products alone (forward, backprop, weight and bias gradients), interleaved, the median round."""
-    sgemm, _ = find_sgemm()
     rng = np.random.default_rng(0)
     X, y = rng.random((batch, N_PIXELS), dtype=np.float32), rng.integers(0, N_CLASSES, batch).astype(np.uint8)
     steppers = {}
@@ -88,17 +105,7 @@ def step_overhead(batch, repeats=200, rounds=5):
         block = optimizer.epoch(model)
         block.__enter__()
         steppers[name] = (model, optimizer, block)
-    products_model = MLP(SIZES, seed=0)
-    products = products_model.products(X, sgemm)
-
-    def products_alone():
-        for i in range(len(SIZES) - 1):
-            products.forward(i)
-        for i in range(len(SIZES) - 2, 0, -1):
-            products.backprop(i)
-        for i in range(len(SIZES) - 1):
-            products.accumulate(i, products_model.grads[2 * i], 1.0, 0.0)
-            products.accumulate_bias(i, products_model.grads[2 * i + 1], 1.0, 0.0)
+    alone = products_alone(X)
 
     def timed(f):
         for _ in range(10):
@@ -111,7 +118,7 @@ def step_overhead(batch, repeats=200, rounds=5):
     samples = {name: [] for name in steppers}
     try:
         for _ in range(rounds):
-            floor = timed(products_alone)
+            floor = timed(alone)
             for name, (model, optimizer, _) in steppers.items():
                 samples[name].append(timed(lambda m=model, o=optimizer: o.step(m, X, y, lam=LAM)) - floor)
     finally:

@@ -29,11 +29,11 @@ from scratchnet.base.atomic import write_text
 from scratchnet.base.errors import ParamsError
 from scratchnet.base.formats import N_CLASSES, N_PIXELS
 from scratchnet.base.strictjson import dumps
-from scratchnet.nn.blas import blas_threads, find_sgemm
+from scratchnet.nn.blas import blas_threads
 from scratchnet.nn.model import MLP
 
 from .bench import machine
-from .bench_runs import LAM, OPTIMIZERS, SIZES
+from .bench_runs import LAM, OPTIMIZERS, SIZES, products_alone
 
 ROOT = str(Path(scratchnet.__file__).parent)
 KEPT = 30  # lines kept per step in the JSON (the rest summed)
@@ -91,30 +91,12 @@ def per_step_us(f, n: int) -> float:
     return (time.perf_counter() - start) / n * 1e6
 
 
-def products_alone(batch: int, X: np.ndarray):
-    """A function running the step's sgemm products (forward, backprop, weight and bias gradients) alone."""
-    sgemm, _ = find_sgemm()
-    model = MLP(SIZES, seed=0)
-    products = model.products(X, sgemm)
-
-    def run():
-        for i in range(len(SIZES) - 1):
-            products.forward(i)
-        for i in range(len(SIZES) - 2, 0, -1):
-            products.backprop(i)
-        for i in range(len(SIZES) - 1):
-            products.accumulate(i, model.grads[2 * i], 1.0, 0.0)
-            products.accumulate_bias(i, model.grads[2 * i + 1], 1.0, 0.0)
-
-    return run
-
-
 def profile(name: str, batch: int, steps: int, rounds: int = 5) -> dict:
     rng = np.random.default_rng(0)
     X, y = rng.random((batch, N_PIXELS), dtype=np.float32), rng.integers(0, N_CLASSES, batch).astype(np.uint8)
     model, optimizer = MLP(SIZES, seed=0), OPTIMIZERS[name]()
     clock, untimed, floor = LineClock(), [], []
-    alone = products_alone(batch, X)
+    alone = products_alone(X)
     with optimizer.epoch(model):
 
         def step():
