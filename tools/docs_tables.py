@@ -92,12 +92,16 @@ class Tables:
 
     def quickstart_times(self):
         q = self.load("quickstart.json")
-        test = f" and `make test` {minutes(q['make test'])}" if q.get("make test") else ""
+
+        def said(key):  # a figure's own conditions, if it has them
+            return f" ({q[key + ' conditions']})" if q.get(key + " conditions") else ""
+
+        test = f"; `make test` took {minutes(q['make test'])}{said('make test')}" if q.get("make test") else ""
         return (
             f"On a fresh clone of a {q['machine']}, `make sample` took {minutes(q['make sample'])} "
-            f"({minutes(q['setup'])} of it setting up `.venv`){test}"
-            + (f" ({q['conditions']})" if q.get("conditions") else "")
-            + ".\n"
+            f"({minutes(q['setup'])} of it setting up `.venv`"
+            + (f"; {q['make sample conditions']}" if q.get("make sample conditions") else "")
+            + f"){test}.\n"
         )
 
     def headline(self):
