@@ -76,6 +76,14 @@ class Contender:
             self.prefetcher.close()
 
 
+def per_step_us(f, n):
+    """Microseconds per call of f, over n calls."""
+    start = time.perf_counter()
+    for _ in range(n):
+        f()
+    return (time.perf_counter() - start) / n * 1e6
+
+
 def products_alone(X):
     """A function running a step's sgemm products on X (forward, backprop, weight and bias gradients) alone."""
     sgemm, _ = find_sgemm()
@@ -110,10 +118,7 @@ def step_overhead(batch, repeats=200, rounds=5):
     def timed(f):
         for _ in range(10):
             f()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            f()
-        return (time.perf_counter() - start) / repeats * 1e6
+        return per_step_us(f, repeats)
 
     samples = {name: [] for name in steppers}
     try:

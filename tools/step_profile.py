@@ -1,7 +1,8 @@
 """`make profile`: where one training step's time goes, line by line.
 
 For each optimizer and batch size, a step of the default network (synthetic rows, lambda
-0.001, one BLAS thread) runs ``--steps`` times in each of 5 rounds under a line clock: every line of scratchnet
+0.001, one BLAS thread) runs ``--steps`` times in each of 5 rounds under a line clock: every
+line of scratchnet
 that runs in a step, with its self time in microseconds per step (what the line itself
 calls: a NumPy function, an sgemm, Python; the scratchnet lines it calls into are counted on
 their own lines) and how often it runs per step. The clock adds its own cost per line, so
@@ -33,7 +34,7 @@ from scratchnet.nn.blas import blas_threads
 from scratchnet.nn.model import MLP
 
 from .bench import machine
-from .bench_runs import LAM, OPTIMIZERS, SIZES, products_alone
+from .bench_runs import LAM, OPTIMIZERS, SIZES, per_step_us, products_alone
 
 ROOT = str(Path(scratchnet.__file__).parent)
 KEPT = 30  # lines kept per step in the JSON (the rest summed)
@@ -82,13 +83,6 @@ class LineClock:
                 f()
         finally:
             sys.settrace(None)
-
-
-def per_step_us(f, n: int) -> float:
-    start = time.perf_counter()
-    for _ in range(n):
-        f()
-    return (time.perf_counter() - start) / n * 1e6
 
 
 def profile(name: str, batch: int, steps: int, rounds: int = 5) -> dict:
