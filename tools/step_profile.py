@@ -2,8 +2,7 @@
 
 For each optimizer and batch size, a step of the default network (synthetic rows, lambda
 0.001, one BLAS thread) runs ``--steps`` times in each of 5 rounds under a line clock: every
-line of scratchnet
-that runs in a step, with its self time in microseconds per step (what the line itself
+line of scratchnet that runs in a step, with its self time in microseconds per step (what the line itself
 calls: a NumPy function, an sgemm, Python; the scratchnet lines it calls into are counted on
 their own lines) and how often it runs per step. The clock adds its own cost per line, so
 the table also gives the same steps untimed, interleaved with the timed ones, and the
