@@ -11,8 +11,8 @@ from scratchnet.base import atomic, boundary
 from scratchnet.base.errors import ModelFileError
 from scratchnet.base.formats import load_npz, scale_pixels
 from scratchnet.config import schema
-from scratchnet.nn.blas import blas_threads
 from scratchnet.nn.init import he_init
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.report import metrics, plots
 from scratchnet.report.history import read_history
 from scratchnet.report.params import EvaluateParams
