@@ -58,6 +58,10 @@ class Adam(Optimizer):
     def torch_arguments(self) -> dict[str, Any]:
         return {"lr": self.current_lr, "betas": (self.beta1, self.beta2), "eps": self.eps}
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._flushing = False  # inside a block where the CPU flushes subnormals
+
     def allocate(self, params: Sequence[np.ndarray]) -> None:
         super().allocate(params)
         self.t = 0
@@ -65,7 +69,6 @@ class Adam(Optimizer):
         self._v = [np.zeros_like(p) for p in params]  # v / (1 - beta2)
         self._tiny = np.empty(self._scratch.shape, bool)
         self._passes: list[Blocks] = []
-        self._flushing = False
 
     def state(self):
         return {"Adam's first moment": (self._m, ("eps", "beta2")), "Adam's second moment": (self._v, ("eps", "beta2"))}

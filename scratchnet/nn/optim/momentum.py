@@ -13,12 +13,12 @@ layer is updated as soon as backprop has the delta below it.
   cache-sized block at a time, adds the L2 term to the velocity and steps the weights.
 * Nesterov keeps the learning rate folded into its velocity, ``u = lr * v`` (rescaled when the
   schedule changes lr), and the loss gradient comes times lr, so the product gives
-  ``lr * g`` directly. Then ``W - lr * (g + mu * v_new) = (W + mu * u_old) - (1 + mu) * u_new``:
-  before the product the pass adds ``mu * u`` to the weights (keeping ``lr * lambda * W`` in the
-  gradient buffer), the product makes ``u <- mu * u + lr * a_prev.T @ delta`` inside sgemm as
-  heavy ball's does, and a second pass adds the kept L2 term to u and subtracts ``(1 + mu) * u``
-  from the weights: the same work as heavy ball's. It rounds differently from PyTorch's
-  formula, within the tolerance tests/test_torch_parity.py and tests/test_fused.py measure.
+  ``lr * dL/dW`` directly. Then ``W - lr * (g + mu * v_new) = W - ((1 + mu) * u_new - mu * u_old)``:
+  before the product a pass keeps ``mu * u_old`` in the gradient buffer, the product makes
+  ``u <- mu * u + lr * a_prev.T @ delta`` inside sgemm as heavy ball's does, and a second pass
+  adds the L2 term ``lr * lambda * W`` to u and steps the weights, rounding them once: the
+  work of heavy ball's step. It rounds differently from PyTorch's formula, within the
+  tolerances tests/test_torch_parity.py and tests/test_fused.py measure.
 
 The L2 term is exact as float32 computes it: ``lambda * W`` added to the velocity, as PyTorch's
 weight decay adds it to the gradient (no factor near 1 is rounded, which is what a decay folded
@@ -87,25 +87,23 @@ class Momentum(Optimizer):
                     s *= lr
             w -= s
 
-    def _look_ahead(self, blocks: Blocks, decay: float) -> None:
-        """Nesterov's pass before the product: g = lr * lambda * W (if any decay), then W += mu * u."""
-        t = blocks.views[0][0].dtype.type
-        mu, decay = t(self.momentum), t(decay)
-        for w, g, u, s in blocks:
-            if decay:
-                np.multiply(w, decay, out=g)
-            np.multiply(u, mu, out=s)
-            w += s
+    def _look_ahead(self, blocks: Blocks) -> None:
+        """Nesterov's pass before the product: keep mu * u (the old velocity's share) in the gradient buffer."""
+        mu = blocks.views[0][0].dtype.type(self.momentum)
+        for _, g, u, _ in blocks:
+            np.multiply(u, mu, out=g)
 
     def _land(self, blocks: Blocks, decay: float) -> None:
-        """Nesterov's pass after the product left u = mu * u + lr * a.T @ delta: u += g (the L2 term
-        kept by _look_ahead), then W -= (1 + mu) * u."""
+        """Nesterov's pass after the product left u = mu * u + lr * a.T @ delta: u += lr * lambda * W,
+        then W -= (1 + mu) * u - (the kept mu * u_old), which is lr * (g + mu * v_new)."""
         t = blocks.views[0][0].dtype.type
-        lift = t(1 + t(self.momentum))
+        lift, decay = t(1 + t(self.momentum)), t(decay)
         for w, g, u, s in blocks:
             if decay:
-                u += g
+                np.multiply(w, decay, out=s)
+                u += s
             np.multiply(u, lift, out=s)
+            s -= g
             w -= s
 
     def begin(self, model) -> StepPlan:
@@ -131,18 +129,15 @@ class Momentum(Optimizer):
         grads, velocity, passes, sgemm = self.bound().grads, self._velocity, self._passes, self.sgemm
         mu = float(np.float32(self.momentum))
         for k, decay in ((2 * i, self.weight_decay), (2 * i + 1, 0.0)):  # the weights, then the biases
-            accumulate = products.accumulate if k % 2 == 0 else products.accumulate_bias
-            if self.nesterov and sgemm is not None:
-                lr_decay = self._velocity_lr * decay
-                self._look_ahead(passes[k], lr_decay)
-                accumulate(i, velocity[k], 1.0, mu)
-                self._land(passes[k], lr_decay)
-            elif self.nesterov:
+            if sgemm is None:  # np.matmul: the gradient into our buffer, then one pass
                 (products.weight_gradient if k % 2 == 0 else products.bias_gradient)(i, grads[k])
-                self._pass(passes[k], self._velocity_lr * decay, "gradient")
-            elif sgemm is not None:
+                self._pass(passes[k], self._velocity_lr * decay if self.nesterov else decay, "gradient")
+                continue
+            accumulate = products.accumulate if k % 2 == 0 else products.accumulate_bias
+            if self.nesterov:
+                self._look_ahead(passes[k])
+                accumulate(i, velocity[k], 1.0, mu)
+                self._land(passes[k], self._velocity_lr * decay)
+            else:
                 accumulate(i, velocity[k], 1.0, mu)
                 self._pass(passes[k], decay, "velocity")
-            else:
-                (products.weight_gradient if k % 2 == 0 else products.bias_gradient)(i, grads[k])
-                self._pass(passes[k], decay, "gradient")
