@@ -3,11 +3,12 @@ probabilities and the activity of every hidden layer, read exactly as `python -m
 reads an image file (scratchnet.predict's read_image and mnist_like, the same scaling and model)."""
 
 import io
+import os
 
 import numpy as np
 
 from scratchnet import load
-from scratchnet.base.errors import InputError
+from scratchnet.base.errors import InputError, ModelFileError
 from scratchnet.base.formats import N_CLASSES, N_PIXELS, scale_pixels
 from scratchnet.predict.cli import LOW_CONFIDENCE
 from scratchnet.predict.images import mnist_like, read_image
@@ -20,6 +21,8 @@ FEATURES = 8  # the first hidden layer's most active units, shown with the weigh
 
 def load_model(path):
     """The model at ``path``, checked to map 784 pixels to 10 digits (ModelFileError if not)."""
+    if not os.path.exists(path):
+        raise ModelFileError(f"{path}: no such model file; train one first (make sample) or name one (MODEL=...)")
     model, _ = load(path, inputs=N_PIXELS, outputs=N_CLASSES, names=("pixels", "digits"))
     return model
 

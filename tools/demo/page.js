@@ -258,7 +258,7 @@ forget();
 fetch("/api/model")
   .then((response) => response.json())
   .then((model) => {
-    $("model").textContent = `model ${model.model}: ${model.sizes.join("–")} (hidden layers ${model.sizes.slice(1, -1).join(", ") || "none"})`;
+    $("model").textContent = `${model.model}: ${model.sizes.join("–")} (hidden layers ${model.sizes.slice(1, -1).join(", ") || "none"})`;
     maxBody = model.max_body;
     state.ready = "yes";
   })
