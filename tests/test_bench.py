@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT
 
-from tools import bench, bench_runs, step_profile
-from tools.pipeline_bench import train_stage_run
-from tools.step_profile import LineClock
+from tools.bench import runs as bench_runs
+from tools.bench import speed as bench
+from tools.bench import step_profile
+from tools.bench.pipeline import train_stage_run
+from tools.bench.step_profile import LineClock
 
 NAMES = ["scratchnet sgd@1", "scratchnet sgd@2", "pytorch sgd@1", "pytorch sgd@2"]
 

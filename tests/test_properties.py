@@ -531,7 +531,7 @@ def check_tool_contract(done, before, after, report, check_report):
 @settings(max_examples=examples(0.3))
 @given(tool_argv(["--epochs", "--idx-dir", "--out", "-h", "--epoch", "--idx", "--ou", "--epochs=0", "--", "-x"]))
 def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(tools_workspace, argv):
-    from tools import compare
+    from tools.bench import compare
 
     def one_epoch(*args):  # the same comparison, one epoch at most: an example takes a second, not minutes
         return real_compare(*args[:-1], min(args[-1], 1))
@@ -541,7 +541,7 @@ def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(to
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with sample_loaded_once(), patched(compare, "compare", one_epoch):
-            done = run_entry(lambda: guarded(compare.main), workspace, ["tools/compare.py", *argv])
+            done = run_entry(lambda: guarded(compare.main), workspace, ["tools/bench/compare.py", *argv])
         report = written_path(done, r"written to (.*)\n?$")
 
         def check_report(path):
@@ -560,7 +560,7 @@ def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(to
     )
 )
 def test_profile_command_lines_exit_0_1_or_2_and_write_their_report_whole(tools_workspace, argv):
-    from tools import step_profile
+    from tools.bench import step_profile
 
     def small(name, batch, steps):  # the same profile on 8 rows, one step: an example takes a second
         return real_profile(name, min(batch, 8), 1, rounds=1)
@@ -570,7 +570,7 @@ def test_profile_command_lines_exit_0_1_or_2_and_write_their_report_whole(tools_
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with patched(step_profile, "profile", small):
-            done = run_entry(lambda: guarded(step_profile.main), workspace, ["tools/step_profile.py", *argv])
+            done = run_entry(lambda: guarded(step_profile.main), workspace, ["tools/bench/step_profile.py", *argv])
         report = written_path(done, r"written to (.*)\n?$")
 
         def check_report(path):
@@ -674,7 +674,7 @@ class Measuring(BaseException):
 def test_bench_command_lines_exit_0_1_or_2_before_measuring_anything(tools_workspace, argv):
     """The bench's command line up to where its measurement starts (minutes of it, which a property cannot
     spend per example): usage errors exit 2, bad values exit 1 with one line, nothing is written."""
-    from tools import bench
+    from tools.bench import speed as bench
 
     def measure(*args):
         raise Measuring
@@ -683,7 +683,7 @@ def test_bench_command_lines_exit_0_1_or_2_before_measuring_anything(tools_works
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with patched(bench, "measure", measure):
-            done = run_entry(lambda: guarded(bench.main), workspace, ["tools/bench.py", *argv])
+            done = run_entry(lambda: guarded(bench.main), workspace, ["tools/bench/speed.py", *argv])
         if isinstance(done.escaped, Measuring):
             event("reached the measurement")
             assert whole_tree(workspace) == before and done.error_lines() == [], done.describe()

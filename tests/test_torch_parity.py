@@ -11,7 +11,7 @@ from scratchnet import params
 from scratchnet.nn import blas
 
 torch = pytest.importorskip("torch")
-from tools.compare import compare  # noqa: E402  (needs torch)
+from tools.bench.compare import compare  # noqa: E402  (needs torch)
 
 
 @pytest.mark.parametrize("path", ["sgemm", "numpy"])

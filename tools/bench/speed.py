@@ -33,7 +33,7 @@ from scratchnet.base.strictjson import dumps
 from scratchnet.nn.blas import blas_threads
 from scratchnet.sources.idx import idx_problem
 
-from .bench_runs import OPTIMIZERS, SIZES, Contender, fast_recipe, step_overhead, synthetic
+from .runs import OPTIMIZERS, SIZES, Contender, fast_recipe, step_overhead, synthetic
 
 N_TRAIN, N_VAL, N_PREDICT = 56_000, 7_000, 70_000
 THREADS = (1, 2)
@@ -272,7 +272,7 @@ def table(result):
                 line("fast recipe, scratchnet / PyTorch time", r["median"], target=target, tail=spread_tail(r))
             )
     if result.get("pipeline"):
-        from .pipeline_bench import table_lines
+        from .pipeline import table_lines
 
         lines += table_lines(result["pipeline"])
     return "\n".join(lines)
@@ -328,7 +328,7 @@ def main():
     if args.pipeline and args.mnist_dir is None:
         raise ParamsError("--pipeline needs --mnist-dir (MNIST_DIR), the data it runs on")
 
-    from .pipeline_bench import train_stage_run
+    from .pipeline import train_stage_run
 
     rows, names, paths = measure(args.rounds, args.contended, optimizers)
     result = {
@@ -343,7 +343,7 @@ def main():
     if args.mnist_dir:
         result["fast_recipe"] = fast_recipe_rounds(args.mnist_dir, 3)
         if args.pipeline:
-            from .pipeline_bench import run_pipeline
+            from .pipeline import run_pipeline
 
             result["pipeline"] = run_pipeline(args.mnist_dir)
     write_text(args.out, dumps(result))

@@ -32,8 +32,8 @@ from scratchnet.base.strictjson import dumps
 from scratchnet.nn.blas import blas_threads
 from scratchnet.nn.model import MLP
 
-from .bench import machine
-from .bench_runs import LAM, OPTIMIZERS, SIZES, per_step_us, products_alone
+from .runs import LAM, OPTIMIZERS, SIZES, per_step_us, products_alone
+from .speed import machine
 
 ROOT = str(Path(scratchnet.__file__).parent)
 KEPT = 30  # lines kept per step in the JSON (the rest summed)

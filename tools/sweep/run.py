@@ -25,8 +25,12 @@ import uuid
 from scratchnet.base import boundary
 from scratchnet.base.errors import ScratchnetError
 
-from . import sweep_cluster, sweep_grid, sweep_repo, sweep_report, sweep_task
-from .sweep_cluster import say
+from . import cluster as sweep_cluster
+from . import grid as sweep_grid
+from . import repo as sweep_repo
+from . import report as sweep_report
+from . import task as sweep_task
+from .cluster import say
 
 
 def parse_args():

@@ -19,7 +19,8 @@ import shutil
 from scratchnet.base import atomic, boundary
 from scratchnet.base.errors import ScratchnetError
 
-from . import docs_figures, docs_tables
+from . import figures as docs_figures
+from . import tables as docs_tables
 
 RUNS, IMAGES = os.path.join("docs", "runs"), os.path.join("docs", "img")
 PAGES = ["README.md", *(os.path.join("docs", name) for name in sorted(os.listdir("docs")) if name.endswith(".md"))]
