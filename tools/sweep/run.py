@@ -1,6 +1,6 @@
 """`make sweep`: every point of a grid as one Dask task and one DVC experiment, and reports/sweeps/NAME.md.
 
-    python -m tools.sweep -S 'train.lambda=0.001,0.0001' [-S ...] [--jobs 2] [--scheduler tcp://HOST:8786]
+    python -m tools.sweep.run -S 'train.lambda=0.001,0.0001' [-S ...] [--jobs 2] [--scheduler tcp://HOST:8786]
 
 1. the grid (DVC's `-S` syntax: comma lists, range(), choice(); several -S give the product)
    is expanded here, and each point validated against the committed params.yaml;
