@@ -36,12 +36,11 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import configuration
 import hypothesis.extra.numpy as hnp
 import numpy as np
 from hypothesis import assume, event
 from hypothesis import strategies as st
-from pipeline_helpers import DEFAULT_PARAMS
-from ruamel.yaml import YAML
 
 from scratchnet.base.atomic import SUFFIX
 from scratchnet.base.boundary import guarded
@@ -206,22 +205,12 @@ ROWS_PER_CLASS = 20
 
 
 def tiny_params_text():
-    """The tests' default params.yaml (comments kept) with TINY's values."""
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    doc = yaml.load(DEFAULT_PARAMS.read_text(encoding="utf-8"))
-    for dotted, value in TINY.items():
-        section, key = dotted.split(".")
-        assert key in doc[section], dotted
-        doc[section][key] = value
-    buffer = io.StringIO()
-    yaml.dump(doc, buffer)
-    return buffer.getvalue()
+    """The tests' configuration (tests/configuration.py) as params.yaml text, with TINY's values."""
+    return configuration.text(TINY)
 
 
 def default_raw():
-    with open(DEFAULT_PARAMS, encoding="utf-8") as f:
-        return YAML(typ="safe", pure=True).load(f)
+    return configuration.document()
 
 
 def synthetic_digits(n_per_class, seed=0):
