@@ -14,7 +14,7 @@ promise the code makes (base/boundary.py, base/atomic.py, the readers' docstring
 - command lines of predict and the tools: exit 0, 1 (one ``error:`` line) or 2 (usage),
   never a traceback, a previous report replaced only by a whole one.
 
-Entry points run in this process (properties_helpers.run_entry), on a workspace of tiny
+Entry points run in this process (entry_runs.run_entry), on a workspace of tiny
 synthetic data. The number of examples comes from the Hypothesis profile (conftest.py):
 the default profile keeps the file to about a minute; HYPOTHESIS_PROFILE=slow (make
 test-slow) runs many more, and the tools whose every run takes seconds.
@@ -32,49 +32,45 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import event, example, given, settings
-from hypothesis import strategies as st
-from properties_helpers import (
-    DATA_BYTES,
-    MODEL_BYTES,
-    MUTATIONS,
-    PREDICT_OPTIONS,
-    RANDOM_FILES,
-    SAFE_TEXT,
-    STAGE_ARGS,
-    STAGE_OUTPUTS,
-    STAGE_SECTIONS,
-    TINY_TEXT,
-    WORKSPACE_KINDS,
-    YAML_DOCUMENTS,
-    Change,
-    Generated,
-    changed_file,
-    changed_npz,
+from command_lines import PREDICT_OPTIONS, SAFE_TEXT, WORKSPACE_KINDS, tool_argv
+from entry_runs import (
     check_stage_contract,
-    copy_workspace,
     digest,
     environment,
-    make_finished_workspace,
-    mutate_raw,
-    mutated_npz,
-    npy_files,
-    npy_with_header,
-    param_shape,
     patched,
-    pictures,
     raise_escaped,
     refuse_constant,
     run_entry,
     sample_loaded_once,
-    short_text,
     strict_json_file,
-    synthetic_digits,
     temporaries,
-    tool_argv,
     whole_tree,
     written_path,
 )
+from hypothesis import event, example, given, settings
+from hypothesis import strategies as st
+from image_files import RANDOM_FILES, npy_files, pictures
+from npz_mutations import (
+    DATA_BYTES,
+    MODEL_BYTES,
+    Change,
+    Generated,
+    changed_file,
+    changed_npz,
+    mutated_npz,
+    npy_with_header,
+    param_shape,
+    short_text,
+)
+from tiny_workspace import (
+    STAGE_ARGS,
+    STAGE_OUTPUTS,
+    STAGE_SECTIONS,
+    copy_workspace,
+    make_finished_workspace,
+    synthetic_digits,
+)
+from yaml_documents import MUTATIONS, TINY_TEXT, YAML_DOCUMENTS, mutate_raw
 
 import stages.evaluate
 import stages.fetch
