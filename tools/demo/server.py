@@ -1,4 +1,4 @@
-"""`make demo`: a local page to draw a digit on, which shows as you draw what the network reads.
+"""The demo's server: the page to draw a digit on, and what the network reads of a picture.
 
 The server (the standard library's ThreadingHTTPServer) serves three files held in memory since it
 started (the page, its script and its style, from this package) and one kind of request: POST
@@ -9,7 +9,6 @@ pixels (checked before decoding), the pictures read at once (WORKERS; more wait 
 then get 503), the connections open at once (CONNECTIONS) and how long one may stay idle (TIMEOUT).
 """
 
-import argparse
 import errno
 import json
 import sys
@@ -19,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from scratchnet.base import boundary
+from scratchnet.base.boundary import printable
 from scratchnet.base.errors import InputError, ScratchnetError
 
-from .inference import MAX_PIXELS, load_model, look
+from .inference import MAX_PIXELS, look
 
 MAX_BODY = 16 * 2**20  # bytes of one uploaded picture: a phone's photo as JPEG, with room to spare
 WORKERS = 2  # pictures read at once (each may take a core and, for a large photo, a few hundred MB)
@@ -130,7 +129,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         try:
             answer = look(self.server.model, picture, SOURCES[source[0]])
         except InputError as e:
-            return self.reply_json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": boundary.printable(str(e))})
+            return self.reply_json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": printable(str(e))})
         except MemoryError:
             return self.reply_json(
                 HTTPStatus.SERVICE_UNAVAILABLE, {"error": "not enough memory to read this picture; send a smaller one"}
@@ -208,12 +207,6 @@ class DemoHandler(BaseHTTPRequestHandler):
         sys.stderr.write(f"demo: {self.address_string()}: {format % args}\n")
 
 
-def port_number(text):
-    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0..65535; 0 picks a free one)")
-    return int(text)
-
-
 def listen(host, port, model, model_name):
     """A DemoServer listening on host:port; ScratchnetError saying why it cannot."""
     try:
@@ -226,31 +219,3 @@ def listen(host, port, model, model_name):
         if e.errno == errno.EACCES:
             raise ScratchnetError(f"port {port} on {host}: permission denied (choose a port above 1023)") from None
         raise ScratchnetError(f"cannot listen on {host} port {port} ({e.strerror or e}): check --host") from None
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", default="data/model/model.npz", help="a model written by the train stage")
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (another than 127.0.0.1 opens it to the network)"
-    )
-    parser.add_argument("--port", type=port_number, default=8000, help="port to listen on (0: a free one)")
-    args = parser.parse_args(argv)
-    return boundary.guarded(serve, args)
-
-
-def serve(args):
-    model = load_model(args.model)
-    server = listen(args.host, args.port, model, Path(args.model).name)
-    host, port = server.server_address[:2]
-    sizes = "-".join(map(str, model.sizes))
-    print(f"demo: http://{host}:{port}/ (model {args.model}, {sizes}); Ctrl-C stops it", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("demo: stopped", flush=True)
-    finally:
-        server.server_close()
-    return 0
