@@ -12,6 +12,8 @@ OSError with an errno (no read permission, a disk error) is about the machine,
 not the file's contents: it is left to the caller, which names the file.
 """
 
+import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -40,7 +42,10 @@ def read_image(source, where=None, max_pixels=MAX_PIXELS):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a decoder's complaints (corrupt EXIF...) are not the user's output
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:  # reads the header only
+            # A path is opened here and read as a file: Pillow memory-maps an uncompressed TIFF it
+            # opens by name, and then drops a transposing EXIF orientation (Pillow 13.0).
+            opened = open(source, "rb") if isinstance(source, (str, os.PathLike)) else contextlib.nullcontext(source)
+            with opened as file, Image.open(file) as image:  # reads the header only
                 width, height = image.size
                 if width * height > max_pixels:
                     raise InputError(f"{path}: {width} x {height} pixels {too_big}")
