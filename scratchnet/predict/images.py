@@ -42,10 +42,7 @@ def read_image(source, where=None, max_pixels=MAX_PIXELS):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a decoder's complaints (corrupt EXIF...) are not the user's output
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # A path is opened here and read as a file: Pillow memory-maps an uncompressed TIFF it
-            # opens by name, and then drops a transposing EXIF orientation (Pillow 13.0).
-            opened = open(source, "rb") if isinstance(source, (str, os.PathLike)) else contextlib.nullcontext(source)
-            with opened as file, Image.open(file) as image:  # reads the header only
+            with _opened(source) as file, Image.open(file) as image:  # reads the header only
                 width, height = image.size
                 if width * height > max_pixels:
                     raise InputError(f"{path}: {width} x {height} pixels {too_big}")
@@ -71,6 +68,15 @@ def read_image(source, where=None, max_pixels=MAX_PIXELS):
         raise
     except Exception as e:  # every way Pillow's decoders fail on these bytes
         raise InputError(f"{path}: the image cannot be decoded ({type(e).__name__}: {str(e)[:200]})") from None
+
+
+def _opened(source):
+    """``source`` to read a picture from: a path opened here, a file object as it is. Pillow is never
+    given a name: it memory-maps an uncompressed TIFF it opens by name, and then drops a transposing
+    EXIF orientation (Pillow 13.0)."""
+    if isinstance(source, (str, os.PathLike)):
+        return open(source, "rb")
+    return contextlib.nullcontext(source)
 
 
 def _gray(image, path):
