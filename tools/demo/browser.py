@@ -14,7 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-FLAGS = [
+# Chromium headless, quiet and on its own: no sandbox (CI runs as root), no GPU, nothing fetched
+# from the network by the browser itself. The plots page's test renders with these too.
+HEADLESS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -22,8 +24,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--hide-scrollbars",
-    "--remote-debugging-port=0",
 ]
 
 
@@ -66,7 +66,15 @@ class Browser:
         self.log_path = directory / "chromium.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 (open as long as the browser runs; close() closes it)
         self.process = subprocess.Popen(
-            [chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}", "about:blank"],
+            [
+                chromium,
+                *HEADLESS,
+                "--hide-scrollbars",
+                "--remote-debugging-port=0",  # the port it picks is in DevToolsActivePort
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=self.log,
