@@ -27,7 +27,11 @@ def main():
     server = listen("127.0.0.1", 0, load_model(args.model), args.model.split("/")[-1])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with tempfile.TemporaryDirectory() as scratch, Browser(chromium, scratch, width=1240, height=600) as browser:
+        # ignore_cleanup_errors: chromium's helpers may still be writing to the profile as it exits
+        with (
+            tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as scratch,
+            Browser(chromium, scratch, width=1240, height=600) as browser,
+        ):
             browser.open(f"http://127.0.0.1:{server.server_address[1]}/")
             browser.wait_for("document.documentElement.dataset.ready === 'yes'")
             browser.draw("#pad", DIGITS[args.digit])
