@@ -27,7 +27,7 @@ def main():
     model_params, train = params
     X_train, y_train = load_npz(os.path.join(args.split_dir, "train.npz"))
     X_val, y_val = load_npz(os.path.join(args.split_dir, "val.npz"))
-    run = run_id(params.raw, sha256_of(X_train, y_train), sha256_of(X_val, y_val))
+    run = run_id(params.values, sha256_of(X_train, y_train), sha256_of(X_val, y_val))
 
     model = build_model(model_params)
     # One output set for the model and the record: on any failure both stay as they were. The

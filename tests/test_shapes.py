@@ -84,7 +84,9 @@ FRACTIONS = st.sampled_from([0.01, 0.1, 0.2, 0.45, 0.5, 0.9]) | st.floats(0.001,
     per_class=st.integers(1, 12),
     batch=st.integers(1, 64),
 )
-def test_what_params_and_split_accept_trains_and_evaluates(hidden, val_fraction, test_fraction, classes, per_class, batch):
+def test_what_params_and_split_accept_trains_and_evaluates(
+    hidden, val_fraction, test_fraction, classes, per_class, batch
+):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "params.yaml").write_text(params_text(hidden, val_fraction, test_fraction, batch), encoding="utf-8")

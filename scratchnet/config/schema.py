@@ -108,14 +108,17 @@ UNDO = "fix it, or return to the committed values with `git checkout params.yaml
 
 
 class Loaded(list):
-    """The sections a stage read (unpack them as a list), and ``verify()``: that params.yaml still
-    holds what they were built from. A stage verifies before its outputs replace the previous ones,
-    so that DVC never records params beside outputs made from others (params.yaml edited, or
-    `git stash`ed, while the stage ran)."""
+    """The sections a stage read (unpack them as a list); ``values``, what they mean as params.yaml
+    spells them (the same for ``lr: "0.001"`` and ``lr: 0.001``: whatever names a run or goes
+    into an output is built from these, so the two give byte-identical outputs); and ``verify()``:
+    that params.yaml still holds what they were built from. A stage verifies before its outputs
+    replace the previous ones, so that DVC never records params beside outputs made from others
+    (params.yaml edited, or `git stash`ed, while the stage ran)."""
 
     def __init__(self, sections: list[Any], path: str, raw: dict[str, Any]):
         super().__init__(sections)
         self.path, self.raw = path, raw
+        self.values = {s.SECTION: as_dict(s) for s in sections}
 
     def verify(self) -> None:
         try:
