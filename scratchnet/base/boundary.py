@@ -12,8 +12,11 @@ and a documented exit code:
 
 The line goes to standard error, or to standard output where standard error is closed or
 full; text that an output's encoding cannot hold (a file name in the C locale) is written
-with backslash escapes. Writing to a closed or full standard output is an error like any
-other. Anything else is a bug in scratchnet and keeps its traceback. SIGTERM and SIGHUP
+with backslash escapes. Standard error carries only progress and diagnostics, a courtesy: closed
+or full, it takes what it is given and drops it, so that the work goes on (and says nothing
+of it but through the error line, if one comes). Standard output carries what an entry point
+produces (predictions, a table, a stage's summary): writing to it closed or full is an error
+like any other. Anything else is a bug in scratchnet and keeps its traceback. SIGTERM and SIGHUP
 are turned into an exception like Ctrl-C, so output sets remove their temporary files; one
 that lands where Python cannot raise it (a weakref callback or a finalizer, which would print
 "Exception ignored" and carry on) is delivered again to the main code.
@@ -82,7 +85,11 @@ def error_line(message: object) -> str:
 
 def say(line: str) -> bool:
     """Write ``line`` to standard error, or standard output if that fails; whether it was written."""
-    for stream in (sys.stderr, sys.stdout):
+    # The stream underneath the boundary's standard error, even where a dependency wrapped it since
+    # (DVC's colorama does): a wrapper would swallow the line as it swallows progress.
+    courtesy = _courtesy[-1] if _courtesy else None
+    stderr = courtesy.stream if courtesy is not None and sys.stderr is not None else sys.stderr
+    for stream in (stderr, sys.stdout):
         try:
             if stream is not None:
                 print(line, file=stream, flush=True)
@@ -95,6 +102,45 @@ def say(line: str) -> bool:
 def fail(message: object, code: int = 1) -> int:
     say(error_line(message))
     return code
+
+
+class _Courtesy:
+    """Standard error as everything inside the boundary sees it (progress, warnings, a dependency's
+    log): when the stream underneath is closed or full, writes are dropped rather than raised,
+    and it is no terminal. ``stream`` is the stream underneath (None: closed at start), to which
+    the error line itself is written (say)."""
+
+    def __init__(self, stream: Any):
+        self.stream, self.failed = stream, stream is None
+
+    def write(self, text: str) -> int:
+        if not self.failed:
+            try:
+                return self.stream.write(text)
+            except (OSError, ValueError):  # full, closed, or detached
+                self.failed = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.failed = True
+
+    def isatty(self) -> bool:
+        try:
+            return not self.failed and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name: str) -> Any:
+        if self.stream is None:
+            raise AttributeError(name)
+        return getattr(self.stream, name)
+
+
+_courtesy: list[_Courtesy] = []  # the boundaries entered, innermost last (tests enter them in-process)
 
 
 class _ClosedStream:
@@ -140,6 +186,9 @@ def _prepare_streams() -> None:
         if reconfigure is not None:
             with contextlib.suppress(OSError, ValueError):
                 reconfigure(errors="backslashreplace")
+    if not isinstance(sys.stderr, _Courtesy):
+        sys.stderr = _Courtesy(sys.stderr)
+    _courtesy.append(sys.stderr)
     if sys.stdout is None:
         sys.stdout = _ClosedStream()
     elif not isinstance(sys.stdout, (_NamedStream, _ClosedStream)):
@@ -170,7 +219,7 @@ def guarded(main: Callable[..., int | None], *args: Any) -> int:
     """Call ``main(*args)`` inside the boundary; return the exit code (main's own, or 0). The
     streams and hooks are as they were afterwards (the boundary may be entered in-process, as
     tests do)."""
-    stdout, hook = sys.stdout, sys.unraisablehook
+    stdout, stderr, hook = sys.stdout, sys.stderr, sys.unraisablehook
     _prepare_streams()
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
@@ -179,7 +228,8 @@ def guarded(main: Callable[..., int | None], *args: Any) -> int:
     try:
         return _guarded(main, *args)
     finally:
-        sys.stdout, sys.unraisablehook = stdout, hook
+        sys.stdout, sys.stderr, sys.unraisablehook = stdout, stderr, hook
+        _courtesy.pop()
 
 
 def _guarded(main: Callable[..., int | None], *args: Any) -> int:
