@@ -239,7 +239,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """``batch_size``, clipped to the training rows with a warning, as scikit-learn's MLPClassifier
         does (the train stage does the same: docs/reliability.md says why)."""
         if isinstance(self.batch_size, int) and self.batch_size > n_rows:
-            warnings.warn(f"batch_size={self.batch_size} is larger than the {n_rows} training rows: clipped to {n_rows}")
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n_rows} training rows: clipped", stacklevel=3
+            )
             return n_rows
         return self.batch_size
 

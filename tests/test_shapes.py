@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,8 @@ import stages.evaluate
 import stages.split
 import stages.train
 from scratchnet.base.boundary import guarded
+from scratchnet.estimator import MLPClassifier
+from scratchnet.report.trained import load_trained
 
 FIGURES = ("loss", "accuracy", "confusion", "features", "misclassified", "embedding", "reliability")
 STAGES = {"split": stages.split, "train": stages.train, "evaluate": stages.evaluate}
@@ -120,3 +123,38 @@ def test_split_parts_of_a_row_or_a_few_train_and_evaluate(hidden, parts):
             y = np.array(labels, np.uint8)
             np.savez_compressed(root / "data" / "split" / f"{name}.npz", X=X_all[y], y=y)
         check_trains_and_evaluates(root)
+
+
+def test_a_batch_larger_than_the_training_rows_is_clipped_with_a_note_as_one_batch_of_them(tmp_path):
+    """The train stage and the estimator alike: as scikit-learn's MLPClassifier, clipped with a
+    warning; the weights are those of a batch of exactly the training rows."""
+    root = tmp_path / "w"
+    root.mkdir()
+    (root / "data" / "split").mkdir(parents=True)
+    X, y = synthetic_digits(3)
+    for name in ("train", "val", "test"):
+        np.savez_compressed(root / "data" / "split" / f"{name}.npz", X=X, y=y)
+    weights, notes = [], []
+    for batch in (len(X) * 50, len(X)):
+        (root / "params.yaml").write_text(params_text([4], 0.2, 0.2, batch), encoding="utf-8")
+        done = run_stage(root, "train")
+        assert done.code == 0, done.describe()
+        notes.append(done.err)
+        model, _ = load_trained(str(root / "data" / "model" / "model.npz"))
+        weights.append([w.copy() for w in model.params])
+    assert f"train.batch_size {len(X) * 50} is more than the {len(X)} training rows: clipped" in notes[0]
+    assert "clipped" not in notes[1]
+    for clipped, exact in zip(*weights):
+        np.testing.assert_array_equal(clipped, exact)
+
+    fitted = []
+    for batch in (len(X) * 50, len(X)):
+        estimator = MLPClassifier(
+            hidden_layer_sizes=(4,), batch_size=batch, max_iter=2, early_stopping=False, random_state=0
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator.fit(X, y)
+        fitted.append(estimator.coefs_[0])
+        assert any("clipped" in str(w.message) for w in caught) == (batch > len(X))
+    np.testing.assert_array_equal(*fitted)
