@@ -66,6 +66,39 @@ def describe_os_error(e: OSError) -> str:
     return f"{where}: {e.strerror or e} ({advice})"
 
 
+# SQLite's primary result codes that say the machine refused (DVC and DVCLive keep their state in SQLite).
+SQLITE_ADVICE = {
+    3: "permission denied: check the permissions of the repository's .dvc/tmp and DVC's site cache",
+    5: "the database is busy: another DVC command holds it; wait for it and run again",
+    6: "the database is locked: another DVC command holds it; wait for it and run again",
+    7: "out of memory: close other programs, or use a machine with more memory",
+    8: "a read-only database: check the permissions of the repository's .dvc/tmp and DVC's site cache",
+    10: "an input/output error from the device: check the disk",
+    13: "the disk is full: free some space and run again",
+    14: "too many open files (raise the limit: ulimit -n), or a directory that cannot be written",
+}
+
+
+def describe_environment(e: BaseException) -> str | None:
+    """The machine behind an exception a dependency raised on our behalf, or None (a bug: keep the
+    traceback): an OSError with a known errno anywhere in its chain (its causes and contexts), or
+    SQLite's refusal (sqlite3.OperationalError: too many open files, a full disk, a locked database)."""
+    seen: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in ADVICE:
+            return describe_os_error(cause)
+        code = getattr(cause, "sqlite_errorcode", None)
+        if type(cause).__module__ == "sqlite3" and isinstance(code, int) and code & 0xFF in SQLITE_ADVICE:
+            advice = SQLITE_ADVICE[code & 0xFF]
+            if code & 0xFF == 14 and hasattr(os, "sysconf"):
+                advice = advice.replace("ulimit -n", f"ulimit -n, now {os.sysconf('SC_OPEN_MAX')}")
+            return f"a dependency's SQLite database: {cause} ({advice})"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]|\n(?!  )")
 
 
@@ -256,6 +289,11 @@ def _guarded(main: Callable[..., int | None], *args: Any) -> int:
     except KeyboardInterrupt:
         say("interrupted: no partially written file was left behind")
         return 130
+    except Exception as e:  # a dependency's own exception around the machine's refusal, or a bug
+        line = describe_environment(e)
+        if line is None:
+            raise
+        return fail(line)
 
 
 def run(main: Callable[..., int | None], *args: Any) -> None:
