@@ -72,3 +72,37 @@ def test_a_damaged_cached_model_comes_back_good_with_the_printed_command(tmp_pat
     repo.file(MODEL).unlink()
     repo.dvc("checkout")
     assert predict(repo, digits).returncode == 0
+
+
+def test_a_second_exp_run_while_one_trains_leaves_the_first_its_params(tmp_path):
+    """`dvc exp run -S train.lr=...` while another `dvc exp run` trains in the workspace: DVC rewrites
+    params.yaml, then its lock refuses the second run. The first finishes with the params it read,
+    and records them; the second's params.yaml waits as params.yaml.changed."""
+    import time
+
+    repo = make_project_repo(tmp_path / "repo", subprocess_env(tmp_path / "dvc-state"))
+    repo.set_params({"train.epochs": 400, "train.patience": 400})
+    repo.commit("a longer run")
+    read = repo.file("params.yaml").read_text()
+    first = subprocess.Popen(
+        ["dvc", "exp", "run", "-n", "first"],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    record = repo.file("reports/live/plots/metrics/train/loss.tsv")
+    deadline = time.monotonic() + 300
+    while not (record.exists() and len(record.read_text().splitlines()) >= 3):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
+        time.sleep(0.5)
+    second = repo.dvc("exp", "run", "-S", "train.lr=0.01", check=False)
+    assert second.returncode != 0, second.stdout + second.stderr
+    output = first.communicate(timeout=900)[0]
+    assert first.returncode == 0, output
+    assert repo.file("params.yaml").read_text() == read or "lr: 0.01" not in repo.file("params.yaml").read_text()
+    lock = repo.file("dvc.lock").read_text()
+    assert "lr: 0.01" not in lock, lock
+    shown = repo.dvc("exp", "show", "--csv", "--only-changed").stdout
+    assert "first" in shown, shown
