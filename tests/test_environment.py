@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from openml_cache import write_openml_cache
 from pipeline_helpers import PROJECT_ROOT, subprocess_env
-from properties_helpers import STAGE_ARGS, make_finished_workspace, synthetic_digits
+from tiny_workspace import STAGE_ARGS, make_finished_workspace, synthetic_digits
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 SETPRIV = shutil.which("setpriv")

@@ -4,7 +4,7 @@ either refuses the data with one ``error:`` line, or train and evaluate both suc
 metric and figure (a figure saying what it could not show). Split parts of a single row, which
 only hand-made split files hold, are generated too.
 
-The stages run in this process (properties_helpers.run_entry) on tiny synthetic digits.
+The stages run in this process (entry_runs.run_entry) on tiny synthetic digits.
 """
 
 from __future__ import annotations
@@ -16,18 +16,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from entry_runs import check_stage_contract, digest, run_entry, temporaries
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
-from properties_helpers import (
-    STAGE_ARGS,
-    TINY_TEXT,
-    check_stage_contract,
-    digest,
-    run_entry,
-    synthetic_digits,
-    temporaries,
-)
 from ruamel.yaml import YAML
+from tiny_workspace import STAGE_ARGS, synthetic_digits
+from yaml_documents import TINY_TEXT
 
 import stages.evaluate
 import stages.split

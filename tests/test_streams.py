@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from pipeline_helpers import PROJECT_ROOT, subprocess_env
-from properties_helpers import STAGE_ARGS, make_finished_workspace
+from tiny_workspace import STAGE_ARGS, make_finished_workspace
 
 STREAMS = {
     ("stderr", "closed"): "exec 2>&-",
@@ -45,17 +45,17 @@ ENTRY_POINTS = {
         ["-m", "scratchnet", "predict", "--model", "data/model/model.npz", "digit.png"],
         ["-m", "scratchnet", "predict", "--model", MISSING, "digit.png"],
     ),
-    "tool step_profile": (
-        ["-m", "tools.step_profile", "--batch", "8", "--steps", "2", "--top", "1", "--out", "profile.json"],
-        ["-m", "tools.step_profile", "--top", "0"],
+    "tool bench.step_profile": (
+        ["-m", "tools.bench.step_profile", "--batch", "8", "--steps", "2", "--top", "1", "--out", "profile.json"],
+        ["-m", "tools.bench.step_profile", "--top", "0"],
     ),
-    "tool bench": (None, ["-m", "tools.bench", "--rounds", "0"]),
-    "tool compare": (None, ["-m", "tools.compare", "--epochs", "-3", "--out", "report.json"]),
+    "tool bench.speed": (None, ["-m", "tools.bench.speed", "--rounds", "0"]),
+    "tool bench.compare": (None, ["-m", "tools.bench.compare", "--epochs", "-3", "--out", "report.json"]),
     "tool estimators": (None, ["-m", "tools.estimators", "--epochs", "0", "--out", "report.json"]),
     "tool photos": (None, ["-m", "tools.photos", "--model", "m.npz", "--idx-dir", ".", "--n", "0"]),
     "tool plots_page": (None, ["-m", "tools.plots_page"]),
     "tool experiments": (None, ["-m", "tools.experiments"]),
-    "tool sweep": (None, ["-m", "tools.sweep", "-S", "train.lr=0.1"]),
+    "tool sweep.run": (None, ["-m", "tools.sweep.run", "-S", "train.lr=0.1"]),
 }
 # Quick in `make test`: the stage the fault was found in; the rest (about 7 minutes) with `make test-slow`.
 QUICK = {"stage train"}

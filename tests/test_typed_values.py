@@ -12,10 +12,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from entry_runs import run_entry
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from properties_helpers import BASE_RAW, TINY_TEXT, make_finished_workspace, run_entry
 from ruamel.yaml import YAML
+from tiny_workspace import make_finished_workspace
+from yaml_documents import BASE_RAW, TINY_TEXT
 
 import stages.train
 from scratchnet import params
