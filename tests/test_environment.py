@@ -10,12 +10,11 @@ import os
 import resource
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 from openml_cache import write_openml_cache
-from pipeline_helpers import PROJECT_ROOT, subprocess_env
+from pipeline_helpers import run_python, subprocess_env
 from tiny_workspace import STAGE_ARGS, make_finished_workspace, synthetic_digits
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -30,21 +29,8 @@ def finished(tmp_path_factory):
 def run(workspace, argv, limits=None, unprivileged=False, **env):
     """``python ARGV`` in ``workspace``; as root with ``unprivileged``, without the capabilities that
     let root write where permissions say no (so that a read-only directory is read-only)."""
-
-    def preexec():
-        for limit, value in (limits or {}).items():
-            resource.setrlimit(limit, (value, value))
-
     prefix = [SETPRIV, "--bounding-set=-dac_override,-dac_read_search"] if ROOT and unprivileged else []
-    return subprocess.run(
-        [*prefix, sys.executable, *argv],
-        cwd=workspace,
-        env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT), **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=preexec,
-    )
+    return run_python(workspace, argv, limits, prefix, **env)
 
 
 def one_error(done):

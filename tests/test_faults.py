@@ -21,7 +21,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT, subprocess_env
+from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT, run_python, subprocess_env
 from ruamel.yaml import YAML
 
 from scratchnet.base.atomic import SUFFIX
@@ -52,19 +52,7 @@ OUTPUTS = {
 
 
 def run(workspace, stage, limits=None, **env):
-    def preexec():
-        for limit, value in (limits or {}).items():
-            resource.setrlimit(limit, (value, value))
-
-    return subprocess.run(
-        [sys.executable, "-m", f"stages.{stage}", *COMMANDS[stage]],
-        cwd=workspace,
-        env={**subprocess_env(workspace / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT), **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=preexec,
-    )
+    return run_python(workspace, ["-m", f"stages.{stage}", *COMMANDS[stage]], limits, **env)
 
 
 def set_params(workspace, **changes):
