@@ -72,7 +72,7 @@ FRACTIONS = st.sampled_from([0.01, 0.1, 0.2, 0.45, 0.5, 0.9]) | st.floats(0.001,
 # Counterexamples found: a layer of one unit (PCA of the last hidden layer had no second component).
 @example(hidden=[1], val_fraction=0.2, test_fraction=0.2, classes={0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, per_class=8, batch=4)
 @example(hidden=[3, 1], val_fraction=0.2, test_fraction=0.2, classes={3, 7}, per_class=12, batch=64)
-@settings(max_examples=examples(0.5))
+@settings(max_examples=examples(0.25))
 @given(
     hidden=HIDDEN,
     val_fraction=FRACTIONS,
@@ -104,7 +104,7 @@ PART = st.lists(st.integers(0, 9), min_size=1, max_size=4) | st.lists(st.just(3)
 
 
 @example(hidden=[1], parts=([0], [0], [0]))
-@settings(max_examples=examples(0.4))
+@settings(max_examples=examples(0.2))
 @given(hidden=HIDDEN, parts=st.tuples(PART, PART, PART))
 def test_split_parts_of_a_row_or_a_few_train_and_evaluate(hidden, parts):
     """Hand-made split files (the split stage itself keeps >= 10 rows a part): parts of 1..4 rows."""
