@@ -1,7 +1,9 @@
 """Stage train: the MLP on data/split -> data/model/model.npz, and the per-epoch record in reports/live (DVCLive)."""
 
 import argparse
+import dataclasses
 import os
+import sys
 
 from scratchnet.base import atomic, boundary
 from scratchnet.base.errors import DivergenceError
@@ -27,7 +29,15 @@ def main():
     model_params, train = params
     X_train, y_train = load_npz(os.path.join(args.split_dir, "train.npz"))
     X_val, y_val = load_npz(os.path.join(args.split_dir, "val.npz"))
-    run = run_id(params.raw, sha256_of(X_train, y_train), sha256_of(X_val, y_val))
+    run = run_id(params.values, sha256_of(X_train, y_train), sha256_of(X_val, y_val))
+    if train.fit.batch_size > len(X_train):  # clipped, as scikit-learn's MLPClassifier does (docs/reliability.md)
+        print(
+            f"train: train.batch_size {train.fit.batch_size} is more than the {len(X_train)} training rows: "
+            f"clipped to {len(X_train)} (one batch an epoch)",
+            file=sys.stderr,
+            flush=True,
+        )
+        train = dataclasses.replace(train, fit=dataclasses.replace(train.fit, batch_size=len(X_train)))
 
     model = build_model(model_params)
     # One output set for the model and the record: on any failure both stay as they were. The

@@ -216,3 +216,23 @@ def run_predict(*args):
         text=True,
         timeout=120,
     )
+
+
+def run_python(workspace, argv, limits=None, prefix=(), **env):
+    """``python ARGV`` in ``workspace`` with the project importable, under the resource ``limits``
+    ({resource.RLIMIT_...: value}) and after ``prefix`` (a command that execs it); its output captured."""
+    import resource
+
+    def preexec():
+        for limit, value in (limits or {}).items():
+            resource.setrlimit(limit, (value, value))
+
+    return subprocess.run(
+        [*prefix, sys.executable, *argv],
+        cwd=workspace,
+        env={**subprocess_env(Path(workspace) / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=preexec,
+    )

@@ -24,7 +24,8 @@ from ..base.strictjson import dumps
 
 
 def run_id(sections, *data_digests):
-    """The run's name: a digest of the params sections (as parsed from params.yaml) and the data's digests."""
+    """The run's name: a digest of the params sections (their validated values, schema.Loaded.values,
+    so "0.001" and 0.001 name the same run) and the data's digests."""
     text = dumps({"params": sections, "data": list(data_digests)})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
