@@ -24,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PARAMS = Path(__file__).resolve().parent / "default_params.yaml"
 BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
-STAGES = ("fetch", "split", "train", "evaluate")
+STAGES = ("fetch", "split", "train", "evaluate", "export")
 # The project's tracked files that the pipeline needs (dirs are copied without __pycache__).
 PROJECT_FILES = (
     "scratchnet",

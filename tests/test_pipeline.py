@@ -209,9 +209,9 @@ def test_per_class_json(pipeline):
 RERUN_CASES = {
     # case: (params to set, the params.yaml sections `dvc status` reports per stage, stages that run)
     "nothing": (None, {}, set()),
-    "train.lambda": ({"train.lambda": 0.0005}, {"train": {"train"}}, {"train", "evaluate"}),
-    "model.hidden_sizes": ({"model.hidden_sizes": [64]}, {"train": {"model"}}, {"train", "evaluate"}),
-    "split.seed": ({"split.seed": 7}, {"split": {"split"}}, {"split", "train", "evaluate"}),
+    "train.lambda": ({"train.lambda": 0.0005}, {"train": {"train"}}, {"train", "evaluate", "export"}),
+    "model.hidden_sizes": ({"model.hidden_sizes": [64]}, {"train": {"model"}}, {"train", "evaluate", "export"}),
+    "split.seed": ({"split.seed": 7}, {"split": {"split"}}, {"split", "train", "evaluate", "export"}),
     "data": ("idx", {"fetch": {"data"}}, set(STAGES)),
 }
 
@@ -267,14 +267,16 @@ def test_repro_reruns_only_what_a_change_affects(finished_repo, tmp_path, case):
 # README's table (docs/architecture.md): a package edited, the stages `dvc status` then reports.
 # Stages further down run afterwards only if the stage's outputs change.
 STALE = {
-    "scratchnet/__init__.py": {"fetch", "split", "train", "evaluate"},
-    "scratchnet/base/errors.py": {"fetch", "split", "train", "evaluate"},
+    "scratchnet/__init__.py": {"fetch", "split", "train", "evaluate", "export"},
+    "scratchnet/base/errors.py": {"fetch", "split", "train", "evaluate", "export"},
     "scratchnet/config/schema.py": {"fetch", "split", "train", "evaluate"},
     "scratchnet/sources/idx.py": {"fetch"},
     "scratchnet/splits.py": {"split"},
     "scratchnet/nn/optim.py": {"train", "evaluate"},
+    "scratchnet/nn/model.py": {"train", "evaluate", "export"},
     "scratchnet/training/progress.py": {"train"},
     "scratchnet/report/plots.py": {"evaluate"},
+    "scratchnet/export/onnx.py": {"export"},
     "scratchnet/predict/cli.py": set(),
     "scratchnet/__main__.py": set(),
     "scratchnet/estimator.py": set(),
@@ -371,6 +373,7 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
         "data/raw/mnist.npz",
         "data/split/train.npz",
         "data/model/model.npz",
+        "data/model/model.onnx",
         "reports/metrics.json",
         "reports/per_class.json",
         "reports/predictions.csv",

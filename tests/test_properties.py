@@ -8,7 +8,7 @@ promise the code makes (base/boundary.py, base/atomic.py, the readers' docstring
   run on it exits 0, or 1 with one ``error:`` line, its previous outputs whole.
 - model and data .npz files, mutated (arrays, .npy headers, the JSON configuration, zip
   members, bytes): the readers return a valid model or data, or raise ModelFileError /
-  DataError; evaluate, predict and split run on them keep the boundary's promise.
+  DataError; evaluate, export, predict and split run on them keep the boundary's promise.
 - pictures and .npy arrays, mutated: `scratchnet predict` prints one line per prediction
   and one ``error:`` line per failure, exit 0 or 1, strict JSON with --json.
 - command lines of predict and the tools: exit 0, 1 (one ``error:`` line) or 2 (usage),
@@ -77,6 +77,7 @@ from properties_helpers import (
 )
 
 import stages.evaluate
+import stages.export
 import stages.fetch
 import stages.split
 import stages.train
@@ -84,7 +85,7 @@ from scratchnet import params
 from scratchnet.base.boundary import guarded
 from scratchnet.base.constraints import Invalid
 from scratchnet.base.errors import DataError, ModelFileError, ParamsError
-from scratchnet.base.formats import load_npz
+from scratchnet.base.formats import load_npz, scale_pixels
 from scratchnet.config import schema, yamlfile
 from scratchnet.nn import checkpoint
 from scratchnet.predict import cli
@@ -93,7 +94,13 @@ from scratchnet.report.trained import load_trained
 SLOW = os.environ.get("HYPOTHESIS_PROFILE") == "slow"
 # Under the slow profile every property here runs with `make test-slow` (pytest -m slow).
 pytestmark = [pytest.mark.slow] if SLOW else []
-STAGE_MODULES = {"fetch": stages.fetch, "split": stages.split, "train": stages.train, "evaluate": stages.evaluate}
+STAGE_MODULES = {
+    "fetch": stages.fetch,
+    "split": stages.split,
+    "train": stages.train,
+    "evaluate": stages.evaluate,
+    "export": stages.export,
+}
 
 
 def examples(weight):
@@ -314,6 +321,42 @@ def test_evaluate_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finishe
         (workspace / "data/model/model.npz").write_bytes(mutated.data)
         done = run_stage(workspace, "evaluate")
         event(f"exit {done.code}")
+
+
+@example(Change("finite float32 weights whose logits overflow", lambda b: changed_npz(b, arrays=OVERFLOWING)))
+@example(Change("a configuration without its run", lambda b: changed_npz(b, arrays={"config.npy": np.array("{}")})))
+@settings(max_examples=examples(0.3))
+@given(st.data())
+def test_export_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finished, data):
+    model = (finished / "data/model/model.npz").read_bytes()
+    mutated = changed_file(data, model, "model")
+    with tempfile.TemporaryDirectory() as directory:
+        workspace = copy_workspace(finished, Path(directory) / "ws")
+        (workspace / "data/model/model.npz").write_bytes(mutated.data)
+        done = run_stage(workspace, "export")
+        if done.code == 0:
+            check_onnx_holds_the_model(workspace)
+        else:
+            assert done.error_lines()[0].startswith("error: data/model/model.npz: "), done.describe()
+        event(f"exit {done.code}")
+
+
+def check_onnx_holds_the_model(workspace):
+    """What export wrote holds the weights it read, bit for bit, and ONNX Runtime runs it (the
+    agreement of the outputs on real digits is test_pipeline's: a mutated model's logits can be huge)."""
+    import onnx
+    import onnxruntime
+
+    model, _ = checkpoint.load(workspace / "data/model/model.npz")
+    path = str(workspace / "data/model/model.onnx")
+    stored = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    assert len(stored) == len(model.params)
+    for i, p in enumerate(model.params):
+        assert np.array_equal(stored[f"{'Wb'[i % 2]}{i // 2}"], p), i
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    X = scale_pixels(synthetic_digits(1)[0])
+    probabilities, digits = session.run(None, {"pixels": X})
+    assert probabilities.shape == (len(X), 10) and digits.shape == (len(X),)
 
 
 @example(Change("X.npy header ')'", lambda b: changed_npz(b, headers={"X.npy": ")"})))  # tokenize.TokenError
