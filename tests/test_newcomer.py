@@ -76,7 +76,7 @@ def test_readme_quick_start(clone, tmp_path):
         r".*one\.png: \d \(p=[01]\.\d{3}\)( +\d:[01]\.\d{3}){10}(  low confidence \(p < 0\.7\): .*)?\n", done.stdout
     ), done.stdout
 
-    # docs/experiments.md's walkthrough: commit, change lambda, dvc repro reruns train and evaluate only
+    # docs/experiments.md's walkthrough: commit, change lambda, dvc repro reruns train and what follows it only
     run(clone, "git", "add", "-A")
     run(clone, "git", "commit", "-q", "-m", "lambda 0.001")
     params = path / "params.yaml"

@@ -35,7 +35,7 @@ from pipeline_helpers import (
 
 from scratchnet import params
 from scratchnet.base import atomic
-from scratchnet.base.formats import EPOCH_METRICS
+from scratchnet.base.formats import EPOCH_METRICS, scale_pixels
 from scratchnet.config import schema
 from scratchnet.nn import checkpoint
 
@@ -202,6 +202,53 @@ def test_per_class_json(pipeline):
     for digit in range(10):
         recall = np.mean(predicted[actual == digit] == digit)
         assert per_class["test"][str(digit)]["recall"] == pytest.approx(recall, abs=1e-12), digit
+
+
+# --- 1b. the exported model in ONNX Runtime -------------------------------------------------
+
+PROBABILITY_TOLERANCE = 1e-5  # float32: the same sums in another order (ONNX Runtime's Gemm)
+
+
+def test_model_onnx_predicts_as_scratchnet_in_onnx_runtime(pipeline):
+    """On the sample's test split, ONNX Runtime running data/model/model.onnx gives scratchnet's
+    digits, and its probabilities within float32 tolerance; a digit may differ only where scratchnet's
+    two most probable digits are closer than that tolerance."""
+    import onnxruntime
+
+    repo, _ = pipeline
+    model, _ = checkpoint.load(repo.file("data/model/model.npz"))
+    X, _ = load_npz(repo.file("data/split/test.npz"))
+    pixels = scale_pixels(X)  # what predict and the stages feed the network
+    session = onnxruntime.InferenceSession(str(repo.file("data/model/model.onnx")), providers=["CPUExecutionProvider"])
+    probabilities, digits = session.run(["probabilities", "digit"], {"pixels": pixels})
+
+    expected = model.predict_proba(pixels)
+    assert probabilities.dtype == np.float32 and probabilities.shape == expected.shape == (SPLIT_SIZES["test"], 10)
+    assert np.abs(probabilities - expected).max() <= PROBABILITY_TOLERANCE
+    top_two = np.sort(expected, axis=1)[:, -2:]
+    near_tie = top_two[:, 1] - top_two[:, 0] <= 2 * PROBABILITY_TOLERANCE
+    differ = digits != model.predict(pixels)
+    assert not (differ & ~near_tie).any(), np.flatnonzero(differ)
+    assert differ.sum() <= near_tie.sum() and near_tie.sum() < len(X) // 100
+
+
+def test_model_onnx_is_standard_onnx_that_says_what_it_takes_and_whence_it_came(pipeline):
+    import onnx
+
+    repo, _ = pipeline
+    path = str(repo.file("data/model/model.onnx"))
+    onnx.checker.check_model(path, full_check=True)
+    exported = onnx.load(path)
+    _, config = checkpoint.load(repo.file("data/model/model.npz"))
+    assert {node.op_type for node in exported.graph.node} == {"Gemm", "Relu", "Softmax", "ArgMax"}
+    assert [(o.domain, o.version) for o in exported.opset_import] == [("", 13)]
+    [pixels] = exported.graph.input
+    assert pixels.name == "pixels" and pixels.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_value or d.dim_param for d in pixels.type.tensor_type.shape.dim] == ["batch", 784]
+    meta = {p.key: p.value for p in exported.metadata_props}
+    assert meta["run"] == config["run"]
+    assert json.loads(meta["params"]) == {"model": config["model"], "train": config["train"]}
+    assert "divided by 255" in meta["input"] and "pixels" in meta["input"]
 
 
 # --- 2. which stages a change reruns --------------------------------------------------
