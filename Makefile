@@ -33,7 +33,8 @@ $(UV_STAMP):
 $(STAMP): pyproject.toml uv.lock $(UV_STAMP)
 	@echo "make: installing scratchnet and the versions uv.lock names into $(VENV) (log: $(VENV)/uv.log)"
 	@$(UV) sync --locked --inexact --extra dev --python $(BIN)/python >$(VENV)/uv.log 2>&1 \
-		|| { tail -40 $(VENV)/uv.log; exit 1; }
+		|| { tail -40 $(VENV)/uv.log; ! grep -q 'lockfile .* needs to be updated' $(VENV)/uv.log \
+			|| echo "make: uv.lock no longer matches pyproject.toml: \`make lock\` refreshes it (then commit uv.lock)"; exit 1; }
 	@touch $@
 
 setup: $(STAMP)
