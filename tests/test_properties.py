@@ -22,6 +22,7 @@ test-slow) runs many more, and the tools whose every run takes seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -310,13 +311,20 @@ OVERFLOWING = {
 @settings(max_examples=examples(0.3))
 @given(st.data())
 def test_evaluate_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finished, data):
-    model = (finished / "data/model/model.npz").read_bytes()  # the train stage's, naming its run
-    mutated = changed_file(data, model, "model")
+    # the train stage's model, naming its run
+    with stage_on_a_mutated_file(finished, data, "data/model/model.npz", "model", "evaluate") as (_, done):
+        event(f"exit {done.code}")
+
+
+@contextlib.contextmanager
+def stage_on_a_mutated_file(finished, data, path, kind, stage):
+    """(workspace, run) of ``stage`` in a copy of the finished workspace whose ``path`` (a ``kind``
+    .npz file) was mutated; the workspace is removed afterwards."""
+    mutated = changed_file(data, (finished / path).read_bytes(), kind)
     with tempfile.TemporaryDirectory() as directory:
         workspace = copy_workspace(finished, Path(directory) / "ws")
-        (workspace / "data/model/model.npz").write_bytes(mutated.data)
-        done = run_stage(workspace, "evaluate")
-        event(f"exit {done.code}")
+        (workspace / path).write_bytes(mutated.data)
+        yield workspace, run_stage(workspace, stage)
 
 
 @example(Change("finite float32 weights whose logits overflow", lambda b: changed_npz(b, arrays=OVERFLOWING)))
@@ -324,12 +332,7 @@ def test_evaluate_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finishe
 @settings(max_examples=examples(0.3))
 @given(st.data())
 def test_export_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finished, data):
-    model = (finished / "data/model/model.npz").read_bytes()
-    mutated = changed_file(data, model, "model")
-    with tempfile.TemporaryDirectory() as directory:
-        workspace = copy_workspace(finished, Path(directory) / "ws")
-        (workspace / "data/model/model.npz").write_bytes(mutated.data)
-        done = run_stage(workspace, "export")
+    with stage_on_a_mutated_file(finished, data, "data/model/model.npz", "model", "export") as (workspace, done):
         if done.code == 0:
             check_onnx_holds_the_model(workspace)
         else:
@@ -360,12 +363,7 @@ def check_onnx_holds_the_model(workspace):
 @settings(max_examples=examples(0.6))
 @given(st.data())
 def test_split_on_mutated_raw_data_exits_0_or_1_with_its_outputs_whole(finished, data):
-    raw = (finished / "data/raw/mnist.npz").read_bytes()
-    mutated = changed_file(data, raw, "data")
-    with tempfile.TemporaryDirectory() as directory:
-        workspace = copy_workspace(finished, Path(directory) / "ws")
-        (workspace / "data/raw/mnist.npz").write_bytes(mutated.data)
-        done = run_stage(workspace, "split")
+    with stage_on_a_mutated_file(finished, data, "data/raw/mnist.npz", "data", "split") as (_, done):
         event(f"exit {done.code}")
 
 
