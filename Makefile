@@ -1,28 +1,46 @@
-# Every target sets up what it needs from nothing: a .venv in the repository,
-# with scratchnet installed in editable mode (skipped while pyproject.toml is
-# unchanged). The venv's bin/ goes first on PATH, so `python` in dvc.yaml and
-# the `dvc` that queued experiments start are the venv's.
+# Every target sets up what it needs from nothing: a .venv in the repository holding
+# exactly the versions uv.lock names (checked against its hashes), with scratchnet
+# installed in editable mode (skipped while pyproject.toml and uv.lock are unchanged).
+# uv installs them; pip puts that uv, at a pinned version, into the venv first. The
+# venv's bin/ goes first on PATH, so `python` in dvc.yaml and the `dvc` that queued
+# experiments start are the venv's.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 export PATH := $(BIN):$(PATH)
 
 # `make docs` is a target, not the folder
-.PHONY: docs help setup setup-bench setup-plots setup-sweep test test-slow test-newcomer lint typecheck repro sample sweep exps plots bench profile compare photos demo clean
+.PHONY: docs help setup lock setup-bench setup-plots setup-sweep test test-slow test-newcomer lint typecheck repro sample sweep exps plots bench profile compare photos demo clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
-$(STAMP): pyproject.toml
+$(UV_STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "make: installing scratchnet and its dependencies into $(VENV) (log: $(VENV)/pip.log)"
-	@$(BIN)/python -m pip install -e '.[dev]' >$(VENV)/pip.log 2>&1 || { tail -40 $(VENV)/pip.log; exit 1; }
+	@echo "make: installing uv $(UV_VERSION) into $(VENV) (log: $(VENV)/pip.log)"
+	@{ $(BIN)/python -m pip --version || $(BIN)/python -m ensurepip; } >$(VENV)/pip.log 2>&1
+	@$(BIN)/python -m pip install 'uv==$(UV_VERSION)' >>$(VENV)/pip.log 2>&1 || { tail -40 $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+# --locked: a uv.lock that no longer matches pyproject.toml is an error (`make lock` refreshes it);
+# --inexact: what the lock leaves out stays (PyTorch from `make setup-bench`, pip, uv).
+$(STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	@echo "make: installing scratchnet and the versions uv.lock names into $(VENV) (log: $(VENV)/uv.log)"
+	@$(UV) sync --locked --inexact --extra dev --python $(BIN)/python >$(VENV)/uv.log 2>&1 \
+		|| { tail -40 $(VENV)/uv.log; ! grep -q 'lockfile .* needs to be updated' $(VENV)/uv.log \
+			|| echo "make: uv.lock no longer matches pyproject.toml: \`make lock\` refreshes it (then commit uv.lock)"; exit 1; }
 	@touch $@
 
 setup: $(STAMP)
+
+lock: $(UV_STAMP)  ## refresh uv.lock: the newest versions pyproject.toml's ranges allow, then `make setup` installs them
+	$(UV) lock --upgrade
 
 setup-bench: setup  ## PyTorch for bench and compare (optional: without it they say so and go on)
 	@python -c "import torch" 2>/dev/null || python -m pip install -e '.[bench]' >>$(VENV)/pip.log 2>&1 \

@@ -29,7 +29,7 @@ atexit.register(shutil.rmtree, _CONFIGURATION_DIR, ignore_errors=True)
 CONFIGURATION_FILE = configuration.write(Path(_CONFIGURATION_DIR) / "params.yaml")
 BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
-STAGES = ("fetch", "split", "train", "evaluate")
+STAGES = ("fetch", "split", "train", "evaluate", "export")
 # The project's tracked files that the pipeline needs (dirs are copied without __pycache__).
 PROJECT_FILES = (
     "scratchnet",

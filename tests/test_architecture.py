@@ -28,6 +28,7 @@ MAY_IMPORT = {
     "report": {"base", "config", "nn"},
     "predict": {"base", "nn"},
     "estimator": {"base", "nn"},
+    "export": {"base", "nn"},
     "params": {"base", "config", "sources", "splits", "training", "report"},
     "__main__": {"predict"},
     "__init__": set(),  # the public names are imported on first use, by name
@@ -43,6 +44,7 @@ THIRD_PARTY = {
     "report": {"matplotlib"},
     "predict": {"PIL", "scipy"},
     "estimator": {"sklearn"},
+    "export": {"onnx"},
     "params": set(),
     "__main__": set(),
     "__init__": set(),

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.newcomer
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
     """A fresh clone of the committed project, sharing this venv (its stamp kept newer than
-    pyproject.toml, so make does not reinstall it into the clone)."""
+    pyproject.toml and uv.lock, so make does not reinstall it into the clone)."""
     path = tmp_path_factory.mktemp("newcomer") / "scratchnet"
     env = subprocess_env(path.parent / "dvc-state")
     subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(path)], check=True, env=env)
@@ -26,7 +26,8 @@ def clone(tmp_path_factory):
     stamp = BIN.parent / ".installed"
     if stamp.exists():
         past = stamp.stat().st_mtime - 60
-        os.utime(path / "pyproject.toml", (past, past))
+        for name in ("pyproject.toml", "uv.lock"):
+            os.utime(path / name, (past, past))
     return path, env
 
 
@@ -38,6 +39,24 @@ def run(clone, *command, check=True):
     if check:
         assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
+
+
+def test_the_shared_venv_holds_what_the_committed_lock_names(clone):
+    """make setup installed this venv from uv.lock; the clone's committed uv.lock is that lock, in
+    step with its pyproject.toml, and the venv holds exactly its versions (besides PyTorch, pip, uv)."""
+    done = run(
+        clone,
+        str(BIN / "uv"),
+        "sync",
+        "--locked",
+        "--inexact",
+        "--extra",
+        "dev",
+        "--no-install-project",
+        "--check",
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_readme_quick_start(clone, tmp_path):
@@ -76,7 +95,7 @@ def test_readme_quick_start(clone, tmp_path):
         r".*one\.png: \d \(p=[01]\.\d{3}\)( +\d:[01]\.\d{3}){10}(  low confidence \(p < 0\.7\): .*)?\n", done.stdout
     ), done.stdout
 
-    # docs/experiments.md's walkthrough: commit, change lambda, dvc repro reruns train and evaluate only
+    # docs/experiments.md's walkthrough: commit, change lambda, dvc repro reruns train and what follows it only
     run(clone, "git", "add", "-A")
     run(clone, "git", "commit", "-q", "-m", "lambda 0.001")
     params = path / "params.yaml"

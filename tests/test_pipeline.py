@@ -34,7 +34,7 @@ from pipeline_helpers import (
 
 from scratchnet import params
 from scratchnet.base import atomic
-from scratchnet.base.formats import EPOCH_METRICS
+from scratchnet.base.formats import EPOCH_METRICS, scale_pixels
 from scratchnet.config import schema
 from scratchnet.nn import checkpoint
 from tools.demo.browser import HEADLESS, find_chromium
@@ -204,14 +204,61 @@ def test_per_class_json(pipeline):
         assert per_class["test"][str(digit)]["recall"] == pytest.approx(recall, abs=1e-12), digit
 
 
+# --- 1b. the exported model in ONNX Runtime -------------------------------------------------
+
+PROBABILITY_TOLERANCE = 1e-5  # float32: the same sums in another order (ONNX Runtime's Gemm)
+
+
+def test_model_onnx_predicts_as_scratchnet_in_onnx_runtime(pipeline):
+    """On the sample's test split, ONNX Runtime running data/model/model.onnx gives scratchnet's
+    digits, and its probabilities within float32 tolerance; a digit may differ only where scratchnet's
+    two most probable digits are closer than that tolerance."""
+    import onnxruntime
+
+    repo, _ = pipeline
+    model, _ = checkpoint.load(repo.file("data/model/model.npz"))
+    X, _ = load_npz(repo.file("data/split/test.npz"))
+    pixels = scale_pixels(X)  # what predict and the stages feed the network
+    session = onnxruntime.InferenceSession(str(repo.file("data/model/model.onnx")), providers=["CPUExecutionProvider"])
+    probabilities, digits = session.run(["probabilities", "digit"], {"pixels": pixels})
+
+    expected = model.predict_proba(pixels)
+    assert probabilities.dtype == np.float32 and probabilities.shape == expected.shape == (SPLIT_SIZES["test"], 10)
+    assert np.abs(probabilities - expected).max() <= PROBABILITY_TOLERANCE
+    top_two = np.sort(expected, axis=1)[:, -2:]
+    near_tie = top_two[:, 1] - top_two[:, 0] <= 2 * PROBABILITY_TOLERANCE
+    differ = digits != model.predict(pixels)
+    assert not (differ & ~near_tie).any(), np.flatnonzero(differ)
+    assert differ.sum() <= near_tie.sum() and near_tie.sum() < len(X) // 100
+
+
+def test_model_onnx_is_standard_onnx_that_says_what_it_takes_and_whence_it_came(pipeline):
+    import onnx
+
+    repo, _ = pipeline
+    path = str(repo.file("data/model/model.onnx"))
+    onnx.checker.check_model(path, full_check=True)
+    exported = onnx.load(path)
+    _, config = checkpoint.load(repo.file("data/model/model.npz"))
+    assert {node.op_type for node in exported.graph.node} == {"Gemm", "Relu", "Softmax", "ArgMax"}
+    assert [(o.domain, o.version) for o in exported.opset_import] == [("", 13)]
+    [pixels] = exported.graph.input
+    assert pixels.name == "pixels" and pixels.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_value or d.dim_param for d in pixels.type.tensor_type.shape.dim] == ["batch", 784]
+    meta = {p.key: p.value for p in exported.metadata_props}
+    assert meta["run"] == config["run"]
+    assert json.loads(meta["params"]) == {"model": config["model"], "train": config["train"]}
+    assert "divided by 255" in meta["input"] and "pixels" in meta["input"]
+
+
 # --- 2. which stages a change reruns --------------------------------------------------
 
 RERUN_CASES = {
     # case: (params to set, the params.yaml sections `dvc status` reports per stage, stages that run)
     "nothing": (None, {}, set()),
-    "train.lambda": ({"train.lambda": 0.0005}, {"train": {"train"}}, {"train", "evaluate"}),
-    "model.hidden_sizes": ({"model.hidden_sizes": [64]}, {"train": {"model"}}, {"train", "evaluate"}),
-    "split.seed": ({"split.seed": 7}, {"split": {"split"}}, {"split", "train", "evaluate"}),
+    "train.lambda": ({"train.lambda": 0.0005}, {"train": {"train"}}, {"train", "evaluate", "export"}),
+    "model.hidden_sizes": ({"model.hidden_sizes": [64]}, {"train": {"model"}}, {"train", "evaluate", "export"}),
+    "split.seed": ({"split.seed": 7}, {"split": {"split"}}, {"split", "train", "evaluate", "export"}),
     "data": ("idx", {"fetch": {"data"}}, set(STAGES)),
 }
 
@@ -267,14 +314,16 @@ def test_repro_reruns_only_what_a_change_affects(finished_repo, tmp_path, case):
 # README's table (docs/architecture.md): a package edited, the stages `dvc status` then reports.
 # Stages further down run afterwards only if the stage's outputs change.
 STALE = {
-    "scratchnet/__init__.py": {"fetch", "split", "train", "evaluate"},
-    "scratchnet/base/errors.py": {"fetch", "split", "train", "evaluate"},
+    "scratchnet/__init__.py": {"fetch", "split", "train", "evaluate", "export"},
+    "scratchnet/base/errors.py": {"fetch", "split", "train", "evaluate", "export"},
     "scratchnet/config/schema.py": {"fetch", "split", "train", "evaluate"},
     "scratchnet/sources/idx.py": {"fetch"},
     "scratchnet/splits.py": {"split"},
     "scratchnet/nn/optim.py": {"train", "evaluate"},
+    "scratchnet/nn/model.py": {"train", "evaluate", "export"},
     "scratchnet/training/progress.py": {"train"},
     "scratchnet/report/plots.py": {"evaluate"},
+    "scratchnet/export/onnx.py": {"export"},
     "scratchnet/predict/cli.py": set(),
     "scratchnet/__main__.py": set(),
     "scratchnet/estimator.py": set(),
@@ -371,6 +420,7 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
         "data/raw/mnist.npz",
         "data/split/train.npz",
         "data/model/model.npz",
+        "data/model/model.onnx",
         "reports/metrics.json",
         "reports/per_class.json",
         "reports/predictions.csv",

@@ -8,7 +8,7 @@ promise the code makes (base/boundary.py, base/atomic.py, the readers' docstring
   run on it exits 0, or 1 with one ``error:`` line, its previous outputs whole.
 - model and data .npz files, mutated (arrays, .npy headers, the JSON configuration, zip
   members, bytes): the readers return a valid model or data, or raise ModelFileError /
-  DataError; evaluate, predict and split run on them keep the boundary's promise.
+  DataError; evaluate, export, predict and split run on them keep the boundary's promise.
 - pictures and .npy arrays, mutated: `scratchnet predict` prints one line per prediction
   and one ``error:`` line per failure, exit 0 or 1, strict JSON with --json.
 - command lines of predict and the tools: exit 0, 1 (one ``error:`` line) or 2 (usage),
@@ -22,6 +22,7 @@ test-slow) runs many more, and the tools whose every run takes seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -73,6 +74,7 @@ from tiny_workspace import (
 from yaml_documents import MUTATIONS, TINY_TEXT, YAML_DOCUMENTS, mutate_raw
 
 import stages.evaluate
+import stages.export
 import stages.fetch
 import stages.split
 import stages.train
@@ -80,7 +82,7 @@ from scratchnet import params
 from scratchnet.base.boundary import guarded
 from scratchnet.base.constraints import Invalid
 from scratchnet.base.errors import DataError, ModelFileError, ParamsError
-from scratchnet.base.formats import load_npz
+from scratchnet.base.formats import load_npz, scale_pixels
 from scratchnet.config import schema, yamlfile
 from scratchnet.nn import checkpoint
 from scratchnet.predict import cli
@@ -89,7 +91,13 @@ from scratchnet.report.trained import load_trained
 SLOW = os.environ.get("HYPOTHESIS_PROFILE") == "slow"
 # Under the slow profile every property here runs with `make test-slow` (pytest -m slow).
 pytestmark = [pytest.mark.slow] if SLOW else []
-STAGE_MODULES = {"fetch": stages.fetch, "split": stages.split, "train": stages.train, "evaluate": stages.evaluate}
+STAGE_MODULES = {
+    "fetch": stages.fetch,
+    "split": stages.split,
+    "train": stages.train,
+    "evaluate": stages.evaluate,
+    "export": stages.export,
+}
 
 
 def examples(weight):
@@ -303,13 +311,51 @@ OVERFLOWING = {
 @settings(max_examples=examples(0.3))
 @given(st.data())
 def test_evaluate_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finished, data):
-    model = (finished / "data/model/model.npz").read_bytes()  # the train stage's, naming its run
-    mutated = changed_file(data, model, "model")
+    # the train stage's model, naming its run
+    with stage_on_a_mutated_file(finished, data, "data/model/model.npz", "model", "evaluate") as (_, done):
+        event(f"exit {done.code}")
+
+
+@contextlib.contextmanager
+def stage_on_a_mutated_file(finished, data, path, kind, stage):
+    """(workspace, run) of ``stage`` in a copy of the finished workspace whose ``path`` (a ``kind``
+    .npz file) was mutated; the workspace is removed afterwards."""
+    mutated = changed_file(data, (finished / path).read_bytes(), kind)
     with tempfile.TemporaryDirectory() as directory:
         workspace = copy_workspace(finished, Path(directory) / "ws")
-        (workspace / "data/model/model.npz").write_bytes(mutated.data)
-        done = run_stage(workspace, "evaluate")
+        (workspace / path).write_bytes(mutated.data)
+        yield workspace, run_stage(workspace, stage)
+
+
+@example(Change("finite float32 weights whose logits overflow", lambda b: changed_npz(b, arrays=OVERFLOWING)))
+@example(Change("a configuration without its run", lambda b: changed_npz(b, arrays={"config.npy": np.array("{}")})))
+@settings(max_examples=examples(0.3))
+@given(st.data())
+def test_export_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finished, data):
+    with stage_on_a_mutated_file(finished, data, "data/model/model.npz", "model", "export") as (workspace, done):
+        if done.code == 0:
+            check_onnx_holds_the_model(workspace)
+        else:
+            assert done.error_lines()[0].startswith("error: data/model/model.npz: "), done.describe()
         event(f"exit {done.code}")
+
+
+def check_onnx_holds_the_model(workspace):
+    """What export wrote holds the weights it read, bit for bit, and ONNX Runtime runs it (the
+    agreement of the outputs on real digits is test_pipeline's: a mutated model's logits can be huge)."""
+    import onnx
+    import onnxruntime
+
+    model, _ = checkpoint.load(workspace / "data/model/model.npz")
+    path = str(workspace / "data/model/model.onnx")
+    stored = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    assert len(stored) == len(model.params)
+    for i, p in enumerate(model.params):
+        assert np.array_equal(stored[f"{'Wb'[i % 2]}{i // 2}"], p), i
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    X = scale_pixels(synthetic_digits(1)[0])
+    probabilities, digits = session.run(None, {"pixels": X})
+    assert probabilities.shape == (len(X), 10) and digits.shape == (len(X),)
 
 
 @example(Change("X.npy header ')'", lambda b: changed_npz(b, headers={"X.npy": ")"})))  # tokenize.TokenError
@@ -317,12 +363,7 @@ def test_evaluate_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finishe
 @settings(max_examples=examples(0.6))
 @given(st.data())
 def test_split_on_mutated_raw_data_exits_0_or_1_with_its_outputs_whole(finished, data):
-    raw = (finished / "data/raw/mnist.npz").read_bytes()
-    mutated = changed_file(data, raw, "data")
-    with tempfile.TemporaryDirectory() as directory:
-        workspace = copy_workspace(finished, Path(directory) / "ws")
-        (workspace / "data/raw/mnist.npz").write_bytes(mutated.data)
-        done = run_stage(workspace, "split")
+    with stage_on_a_mutated_file(finished, data, "data/raw/mnist.npz", "data", "split") as (_, done):
         event(f"exit {done.code}")
 
 

@@ -1,5 +1,5 @@
 """A finished workspace of tiny data for the properties: params.yaml (the tests' configuration with
-TINY's values), 200 synthetic digits, then split, train and evaluate run in this process."""
+TINY's values), 200 synthetic digits, then split, train, evaluate and export run in this process."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ STAGE_ARGS = {
         "reports/predictions.csv",
         "reports/figures",
     ],
+    "export": ["data/model/model.npz", "data/model/model.onnx"],
 }
 # What each stage writes (train's DVCLive record is rewritten as epochs happen, by design).
 STAGE_OUTPUTS = {
@@ -34,6 +35,7 @@ STAGE_OUTPUTS = {
     "split": ["data/split"],
     "train": ["data/model"],
     "evaluate": ["reports/metrics.json", "reports/per_class.json", "reports/predictions.csv", "reports/figures"],
+    "export": ["data/model/model.onnx"],
 }
 STAGE_SECTIONS = {"fetch": ("data",), "split": ("split",), "train": ("model", "train"), "evaluate": ("evaluate",)}
 # Small and fast: a 16-unit network for 2 epochs on 200 synthetic digits, few figures' panels.
@@ -78,9 +80,10 @@ def synthetic_digits(n_per_class, seed=0):
 
 
 def make_finished_workspace(root):
-    """params.yaml (TINY), data/raw/mnist.npz (200 synthetic digits), then split, train and evaluate
-    run in this process; the workspace every stage property copies."""
+    """params.yaml (TINY), data/raw/mnist.npz (200 synthetic digits), then split, train, evaluate and
+    export run in this process; the workspace every stage property copies."""
     import stages.evaluate
+    import stages.export
     import stages.split
     import stages.train
 
@@ -89,7 +92,12 @@ def make_finished_workspace(root):
     (root / "data" / "raw").mkdir(parents=True)
     X, y = synthetic_digits(ROWS_PER_CLASS)
     np.savez_compressed(root / "data" / "raw" / "mnist.npz", X=X, y=y)
-    for name, module in (("split", stages.split), ("train", stages.train), ("evaluate", stages.evaluate)):
+    for name, module in (
+        ("split", stages.split),
+        ("train", stages.train),
+        ("evaluate", stages.evaluate),
+        ("export", stages.export),
+    ):
         done = run_entry(lambda main=module.main: guarded(main), root, [f"stages/{name}.py", *STAGE_ARGS[name]])
         raise_escaped(done)
         assert done.code == 0, done.describe()
