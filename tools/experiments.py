@@ -1,30 +1,44 @@
 """`make exps`: the experiments of this commit as one compact table, from `dvc.api.exp_show()` rows.
 
-Shows the params that differ between the rows, validation and test accuracy and
-loss, the gaps and the best epoch, sorted by validation accuracy; a running
-experiment shows its latest epoch. `make sweep` (tools/sweep.py) writes the same
-table for its runs to reports/sweeps/NAME.md.
+Shows the params that differ between the rows, the kept model's validation and test
+accuracy and loss, its gaps, the best epoch and the epochs run, sorted by validation
+accuracy, with a line under the table defining each column. A running experiment shows
+its latest epoch's figures from its live record (reports/live/metrics.json, which DVC
+finds through the run's executor info), marked as such. `make sweep` (tools/sweep.py)
+writes the same table for its runs to reports/sweeps/NAME.md.
 """
 
 import argparse
+import glob
+import json
 import math
+import os
 
 from scratchnet import params
 from scratchnet.base import boundary
 from scratchnet.base.atomic import write_text
 from scratchnet.base.errors import ScratchnetError
 
+# (column, key of reports/metrics.json, format, key of a running run's live record or None)
 METRICS = (
-    ("val acc", "val.accuracy", "percent"),
-    ("test acc", "test.accuracy", "percent"),
-    ("val loss", "val.loss", "number"),
-    ("test loss", "test.loss", "number"),
-    ("acc gap", "accuracy_gap", "points"),
-    ("loss gap", "loss_gap", "percent"),
-    ("best epoch", "best_epoch", "int"),
-    ("epochs", "epochs", "int"),
+    ("val acc", "model.val.accuracy", "percent", "val.accuracy"),
+    ("test acc", "model.test.accuracy", "percent", None),
+    ("val loss", "model.val.loss", "number", "val.loss"),
+    ("test loss", "model.test.loss", "number", None),
+    ("acc gap", "model.accuracy_gap", "points", "accuracy_gap"),
+    ("loss gap", "model.loss_gap", "percent", "loss_gap"),
+    ("best epoch", "best_epoch", "int", None),
+    ("epochs", "epochs", "int", "epoch"),
+)
+LEGEND = (
+    "val/test acc, val/test loss: the kept model's accuracy and mean cross-entropy on the validation and "
+    "test rows (reports/metrics.json model.*); acc gap: train minus val accuracy, in percentage points; "
+    "loss gap: (val loss - train loss) / train loss, the original notebook's loss gap; best epoch: the "
+    "epoch of the lowest validation loss; epochs: epochs run. A running row shows its latest epoch "
+    "(reports/live/metrics.json latest_epoch.*), no test figures yet. docs/pipeline.md has more."
 )
 LIVE = "reports/live/metrics.json"
+RUNNING = 2  # DVC's TaskStatus.RUNNING in an executor's info file
 
 
 def rows(revs=None):
@@ -48,6 +62,32 @@ def cell(row, key, path="reports/metrics.json"):
     return None if value in ("!", "-") else value
 
 
+def running_records(root="."):
+    """{experiment name: its live record, flat} of the runs under way, from DVC's executor info files
+    (.dvc/tmp/exps/run/REV/REV.run: name, root_dir, status), the workspace's run and queued ones alike.
+    The live record is not a declared DVC metric (dvc metrics diff and dvc exp show compare the kept
+    model's figures only), so it is read here from where the run writes it."""
+    found = {}
+    for info_file in glob.glob(os.path.join(root, ".dvc", "tmp", "exps", "run", "*", "*.run")):
+        try:
+            with open(info_file, encoding="utf-8") as f:
+                info = json.load(f)
+            if info.get("status") != RUNNING or not info.get("name"):
+                continue
+            with open(os.path.join(info["root_dir"], info.get("wdir") or "", LIVE), encoding="utf-8") as f:
+                latest = json.load(f)["latest_epoch"]
+        except (OSError, ValueError, KeyError, TypeError):  # not started, mid-write, or just finished
+            continue
+        flat = {f"{split}.{k}": v for split in ("train", "val") for k, v in (latest.get(split) or {}).items()}
+        flat["epoch"] = latest.get("epoch")
+        train, val = latest.get("train") or {}, latest.get("val") or {}
+        if {"accuracy", "loss"} <= train.keys() & val.keys():
+            flat["accuracy_gap"] = train["accuracy"] - val["accuracy"]
+            flat["loss_gap"] = (val["loss"] - train["loss"]) / train["loss"] if train["loss"] > 0 else None
+        found[info["name"]] = flat
+    return found
+
+
 def _format(value, kind):
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         return "" if value is None else str(value)
@@ -68,26 +108,29 @@ def param_cell(row, key, integers):
     return str(value)
 
 
-def table(show):
-    """(header, rows of cells) for the experiment rows of ``show``, best validation accuracy first."""
+def table(show, running=None):
+    """(header, rows of cells) for the experiment rows of ``show``, best validation accuracy first.
+    ``running`` maps a running experiment's name to its live record (``running_records``): its row
+    shows that record's latest epoch, never the figures of the run before it."""
+    running = running or {}
     found = [r for r in show if r.get("Experiment") or r.get("rev") == "workspace"]
     integers = params.integer_keys()
     differ = [k for k in params.dotted_keys() if len({param_cell(r, k, integers) for r in found}) > 1]
-    header = ["experiment", "state", *differ, *(name for name, _, _ in METRICS)]
-    body = []
-    for r in sorted(found, key=lambda r: -(cell(r, "val.accuracy") or cell(r, "val.accuracy", LIVE) or 0)):
-        state = r.get("State") or ""
+    header = ["experiment", "state", *differ, *(name for name, _, _, _ in METRICS)]
+    rows = []
+    for r in found:
+        name, state = r.get("Experiment") or r.get("rev"), r.get("State") or ""
         if state == "Running":
-            state = f"running, epoch {_format(cell(r, 'epoch', LIVE), 'int')}"
-        body.append(
-            [
-                r.get("Experiment") or r.get("rev"),
-                state,
-                *(param_cell(r, k, integers) for k in differ),
-                *(_format(cell(r, key), kind) for _, key, kind in METRICS),
-            ]
-        )
-    return header, body
+            live = running.get(name, {})
+            epoch = _format(live.get("epoch"), "int")
+            state = f"running: epoch {epoch}'s figures" if epoch else "running: no epoch yet"
+            figures = [_format(live.get(key) if key else None, kind) for _, _, kind, key in METRICS]
+            order = live.get("val.accuracy") or 0
+        else:
+            figures = [_format(cell(r, key), kind) for _, key, kind, _ in METRICS]
+            order = cell(r, "model.val.accuracy") or 0
+        rows.append((order, [name, state, *(param_cell(r, k, integers) for k in differ), *figures]))
+    return header, [row for _, row in sorted(rows, key=lambda pair: -pair[0])]
 
 
 def markdown(header, body):
@@ -99,10 +142,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", help="also write the table to this markdown file")
     args = parser.parse_args()
-    header, body = table(rows())
+    header, body = table(rows(), running_records())
     if not any(any(cell for cell in row[2:]) for row in body):
         raise ScratchnetError("no results to show yet: run the pipeline first (`make sample` or `dvc exp run`)")
-    text = markdown(header, body)
+    text = markdown(header, body) + "\n" + LEGEND + "\n"
     if args.out:
         write_text(args.out, text)
     print(text, end="")
