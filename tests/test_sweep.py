@@ -164,15 +164,24 @@ def test_the_repository_must_be_there_committed_and_the_names_free(project, tmp_
     assert (done.returncode, done.stderr.splitlines()[-1:]) == (1, [done.stderr.strip()])
     assert "is not inside a git repository" in done.stderr
 
-    repo.set_params({"train.lr": 0.2})
+    code = repo.file("stages/train.py")
+    code.write_text(code.read_text(encoding="utf-8") + "# an edit\n", encoding="utf-8")
     done = sweep(repo, "-S", "train.lambda=0.1")
-    assert done.returncode == 1 and done.stderr.startswith("error: uncommitted changes to params.yaml"), done.stderr
-    repo.git("checkout", "--", "params.yaml")
+    assert done.returncode == 1 and done.stderr.startswith("error: uncommitted changes to stages/train.py"), done.stderr
+    repo.git("checkout", "--", "stages/train.py")
 
+    # What `dvc exp run -S` leaves in params.yaml is no reason to refuse: the sweep names it, and goes on
+    # (here to the next check).
+    repo.set_params({"train.lr": 0.2})
     head = repo.git("rev-parse", "HEAD").stdout.strip()
     repo.git("update-ref", f"refs/exps/{head[:2]}/{head[2:]}/taken-2", "HEAD")
     done = sweep(repo, "-S", "train.lambda=0.1,0.2", "--name", "taken")
-    assert done.returncode == 1 and done.stderr.startswith("error: experiments taken-2 exist already"), done.stderr
+    assert (
+        "the workspace's train.lr=0.2" in done.stdout + done.stderr
+        and "SET='train.lr=0.2'" in done.stdout + done.stderr
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1 and last.startswith("error: experiments taken-2 exist already"), done.stderr
 
 
 def test_the_grid_is_dvcs_own_expansion(project, monkeypatch):

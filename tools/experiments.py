@@ -13,6 +13,7 @@ import glob
 import json
 import math
 import os
+import textwrap
 
 from scratchnet import params
 from scratchnet.base import boundary
@@ -41,14 +42,14 @@ LIVE = "reports/live/metrics.json"
 RUNNING = 2  # DVC's TaskStatus.RUNNING in an executor's info file
 
 
-def rows(revs=None):
-    """`dvc.api.exp_show()` rows (flat dicts) of this commit's experiments and its baseline."""
+def rows(revs=None, commits=1):
+    """`dvc.api.exp_show()` rows (flat dicts) of the experiments of the last ``commits`` commits and their baselines."""
     import dvc.api
     from dvc.exceptions import DvcException
     from scmrepo.exceptions import SCMError
 
     try:
-        return dvc.api.exp_show(revs=revs)
+        return dvc.api.exp_show(revs=revs, num=commits)
     except (DvcException, SCMError) as e:
         raise ScratchnetError(
             f"cannot list experiments here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): "
@@ -113,7 +114,11 @@ def table(show, running=None):
     ``running`` maps a running experiment's name to its live record (``running_records``): its row
     shows that record's latest epoch, never the figures of the run before it."""
     running = running or {}
-    found = [r for r in show if r.get("Experiment") or r.get("rev") == "workspace"]
+    found = [
+        r
+        for r in show
+        if r.get("Experiment") or r.get("rev") == "workspace" or cell(r, "model.val.accuracy") is not None
+    ]  # experiments, the workspace, and commits that hold results (the commit way)
     integers = params.integer_keys()
     differ = [k for k in params.dotted_keys() if len({param_cell(r, k, integers) for r in found}) > 1]
     header = ["experiment", "state", *differ, *(name for name, _, _, _ in METRICS)]
@@ -141,11 +146,14 @@ def markdown(header, body):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", help="also write the table to this markdown file")
+    parser.add_argument("--commits", type=int, default=1, help="the experiments of this many commits back from HEAD")
     args = parser.parse_args()
-    header, body = table(rows(), running_records())
+    if args.commits < 1:
+        raise ScratchnetError(f"--commits {args.commits}: expected 1 or more (COMMITS=2 for the last two commits)")
+    header, body = table(rows(commits=args.commits), running_records())
     if not any(any(cell for cell in row[2:]) for row in body):
         raise ScratchnetError("no results to show yet: run the pipeline first (`make sample` or `dvc exp run`)")
-    text = markdown(header, body) + "\n" + LEGEND + "\n"
+    text = markdown(header, body) + "\n" + textwrap.fill(LEGEND, 100) + "\n"
     if args.out:
         write_text(args.out, text)
     print(text, end="")

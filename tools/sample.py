@@ -20,6 +20,8 @@ from ruamel.yaml import YAML
 from scratchnet.base import boundary
 from scratchnet.base.errors import ScratchnetError
 
+from . import dvc_run
+
 SOURCE = "data.source=sample"
 
 
@@ -55,6 +57,30 @@ def name_for(settings, taken):
     return unique
 
 
+def plan(committed, workspace, texts, taken):
+    """(experiment name, -S overrides, workspace values left out) of a run from the committed
+    params (flat dicts) with the KEY=VALUE ``texts``, named apart from the names ``taken``."""
+    settings = []
+    for text in texts:
+        key, equals, value = text.partition("=")
+        key = key.removeprefix("params.yaml:").strip()
+        if not equals or key not in committed:
+            raise ScratchnetError(
+                f"SET: {text!r} is not KEY=VALUE with a key of params.yaml (for example "
+                "SET='train.lambda=0.0001'; docs/pipeline.md lists the keys)"
+            )
+        settings.append((key, value.strip()))
+    named = {"data.source", *(key for key, _ in settings)}
+    left = {
+        key: workspace[key]
+        for key in committed
+        if key not in named and workspace.get(key, committed[key]) != committed[key]
+    }
+    overrides = [SOURCE, *(f"{key}={value}" for key, value in settings)]
+    overrides += [f"{key}={json.dumps(committed[key])}" for key in left]
+    return name_for(settings, taken), overrides, left
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-S", "--set-param", action="append", default=[], dest="settings", metavar="KEY=VALUE")
@@ -66,33 +92,20 @@ def main():
             workspace = flat(yaml.load(f))
     except OSError:
         workspace = committed
-    settings = []
-    for text in args.settings:
-        key, equals, value = text.partition("=")
-        key = key.removeprefix("params.yaml:").strip()
-        if not equals or key not in committed:
-            raise ScratchnetError(
-                f"SET: {text!r} is not KEY=VALUE with a key of params.yaml (for example "
-                "SET='train.lambda=0.0001'; docs/pipeline.md lists the keys)"
-            )
-        settings.append((key, value))
-    named = {"data.source", *(key for key, _ in settings)}
-    reset = [(key, committed[key]) for key in committed if key not in named and workspace.get(key) != committed[key]]
     sha = git("rev-parse", "HEAD").strip()
     refs = git("for-each-ref", "--format=%(refname)", f"refs/exps/{sha[:2]}/{sha[2:]}/").split()
-    name = name_for(settings, {ref.rsplit("/", 1)[-1] for ref in refs})
-    overrides = [SOURCE, *(f"{key}={value}" for key, value in settings)]
-    print(f"make sample: experiment {name}: the committed params.yaml with {' '.join(overrides)}", flush=True)
-    if reset:
-        left = " ".join(f"{key}={workspace.get(key)}" for key, _ in reset)
+    name, overrides, left = plan(committed, workspace, args.settings, {ref.rsplit("/", 1)[-1] for ref in refs})
+    shown = " ".join(overrides[: len(overrides) - len(left)])
+    print(f"make sample: experiment {name}: the committed params.yaml with {shown}", flush=True)
+    if left:
+        values = " ".join(f"{key}={value}" for key, value in left.items())
         print(
-            f"make sample: not carried over from the workspace (an earlier experiment's): {left} "
-            f"(to keep them: make sample SET='{left}')",
+            f"make sample: not carried over from the workspace (an earlier experiment's): {values} "
+            f"(to keep them: make sample SET='{values}')",
             flush=True,
         )
-        overrides += [f"{key}={json.dumps(value)}" for key, value in reset]
     command = ["dvc", "exp", "run", "-n", name, *(arg for o in overrides for arg in ("-S", o))]
-    return subprocess.run(command).returncode
+    return dvc_run.run(command)
 
 
 if __name__ == "__main__":
