@@ -193,10 +193,10 @@ class Tables:
             "wall time per run |",
             "|---|---|---|---|---|---|",
         ]
-        conditions = set()
+        conditions = {}  # run -> the conditions it ran under
         for row, published, error, what in LITERATURE:
             errors, summary = self.seeds(row)
-            conditions |= {self.run(name)[2].get("conditions", "") for name in self.recorded(row)}
+            conditions.update({name: self.run(name)[2].get("conditions", "") for name in self.recorded(row)})
             if not errors:
                 lines.append(f"| {published} | {error}% | `{row}`: {what} | not recorded in docs/runs | | |")
                 continue
@@ -205,8 +205,7 @@ class Tables:
                 f"| {published} | {error}% | `{row}`: {what} | **{summary}** | "
                 f"{', '.join(f'{e:.2f}%' for e in errors)} | {minutes(wall)} |"
             )
-        notes = sorted(c for c in conditions if c)
-        return "\n".join(lines) + "\n" + "".join(f"\nWall times: {c}.\n" for c in notes)
+        return "\n".join(lines) + "\n" + wall_time_note(conditions)
 
     def fast(self):
         names = self.recorded("fast")
@@ -368,3 +367,13 @@ class Tables:
             f"blur, JPEG) and {percent(rows['phone, shadow, faint ink']['accuracy'], 1)} with a shadow band and "
             f"faint ink as well; its weakest condition is {worst} ({percent(rows[worst]['accuracy'], 1)}).\n"
         )
+
+
+def wall_time_note(conditions):
+    """One "Wall times" line for the runs' conditions ({run: text}): the usual one, then the runs that differ."""
+    said = [c for c in conditions.values() if c]
+    if not said:
+        return ""
+    usual = max(set(said), key=said.count)
+    others = "; ".join(f"{name}: {c}" for name, c in sorted(conditions.items()) if c and c != usual)
+    return f"\nWall times, the mean of a row's runs: each {usual}" + (f" ({others})" if others else "") + ".\n"

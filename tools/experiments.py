@@ -65,11 +65,12 @@ def cell(row, key, path="reports/metrics.json"):
 
 def running_records(root="."):
     """{experiment name: its live record, flat} of the runs under way, from DVC's executor info files
-    (.dvc/tmp/exps/run/REV/REV.run: name, root_dir, status), the workspace's run and queued ones alike.
+    (REV.run under .dvc/tmp/exps: name, root_dir, status), the workspace's run and queued ones alike.
     The live record is not a declared DVC metric (dvc metrics diff and dvc exp show compare the kept
     model's figures only), so it is read here from where the run writes it."""
     found = {}
-    for info_file in glob.glob(os.path.join(root, ".dvc", "tmp", "exps", "run", "*", "*.run")):
+    # .dvc/tmp/exps/run/ (the workspace's and queued runs), .dvc/tmp/exps/standalone/*/run/ (--temp)
+    for info_file in glob.glob(os.path.join(root, ".dvc", "tmp", "exps", "**", "*.run"), recursive=True):
         try:
             with open(info_file, encoding="utf-8") as f:
                 info = json.load(f)

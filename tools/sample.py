@@ -105,7 +105,7 @@ def main():
             flush=True,
         )
     command = ["dvc", "exp", "run", "-n", name, *(arg for o in overrides for arg in ("-S", o))]
-    return dvc_run.run(command)
+    return dvc_run.run(command, "make sample")
 
 
 if __name__ == "__main__":
