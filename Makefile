@@ -68,7 +68,7 @@ setup-sweep: setup  ## Dask and its dashboard (bokeh) for `make sweep`
 		|| { tail -20 $(VENV)/pip.log; echo "make: Dask could not be installed (see $(VENV)/pip.log)"; exit 1; }
 
 sweep: setup-sweep  ## GRID (DVC's -S grid syntax; SET adds fixed -S values) as DVC experiments on a Dask cluster: JOBS local workers, or SCHEDULER=tcp://HOST:8786; table in reports/sweeps/NAME.md
-	python -m tools.sweep -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') --jobs '$(JOBS)' \
+	python -m tools.sweep.run -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') --jobs '$(JOBS)' \
 		$(if $(SCHEDULER),--scheduler '$(SCHEDULER)') $(if $(NAME),--name '$(NAME)')
 
 COMMITS ?= 1
@@ -81,20 +81,20 @@ plots: setup-plots  ## DVC's plots as an offline HTML page in reports/plots (REV
 
 MNIST_DIR ?=
 bench: setup-bench  ## speed against PyTorch at 1 and 2 threads, free and contended rounds; MNIST_DIR=DIR adds the full pipeline
-	python -m tools.bench $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
+	python -m tools.bench.speed $(if $(MNIST_DIR),--mnist-dir $(MNIST_DIR))
 
 profile: setup  ## where one training step's time goes, line by line, for each optimizer at batch 64 and 256
-	python -m tools.step_profile
+	python -m tools.bench.step_profile
 
 compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how far they agree; MNIST_DIR=DIR for full MNIST
-	python -m tools.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
+	python -m tools.bench.compare $(if $(MNIST_DIR),--idx-dir $(MNIST_DIR))
 
 MODEL ?= data/model/model.npz
 photos: setup  ## predict on t10k digits rendered as phone photos, per named condition (MNIST_DIR=DIR needed; MODEL=...)
 	python -m tools.photos --model '$(MODEL)' --idx-dir '$(MNIST_DIR)'
 
 docs: setup  ## rebuild every table and figure of README and docs/ from the runs recorded in docs/runs
-	python -m tools.docs
+	python -m tools.docs.build
 
 clean:  ## remove the venv, caches and pipeline outputs (not DVC's cache, not reports/readme)
 	rm -rf $(VENV) .pytest_cache *.egg-info data/raw data/split data/model reports/figures

@@ -21,7 +21,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT, subprocess_env
+from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT, subprocess_env
 from ruamel.yaml import YAML
 
 from scratchnet.base.atomic import SUFFIX
@@ -81,7 +81,7 @@ def set_params(workspace, **changes):
 def finished(tmp_path_factory):
     """A workspace where fetch, split, train and evaluate ran on the sample (3 epochs)."""
     workspace = tmp_path_factory.mktemp("finished")
-    shutil.copy(DEFAULT_PARAMS, workspace / "params.yaml")
+    shutil.copy(CONFIGURATION_FILE, workspace / "params.yaml")
     set_params(workspace, data__source="sample", train__epochs=3, train__lr=0.05, train__patience=100)
     for stage in COMMANDS:
         done = run(workspace, stage)

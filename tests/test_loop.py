@@ -10,7 +10,7 @@ from pipeline_helpers import PROJECT_ROOT
 
 from scratchnet.base import dependencies
 from scratchnet.base.errors import ScratchnetError
-from tools import experiments, sample
+from tools import exp_table, sample
 
 COMMITTED = {"data.source": "openml", "train.lambda": 0.001, "train.optimizer": "sgd", "model.hidden_sizes": [512]}
 
@@ -48,16 +48,16 @@ def test_make_exps_shows_kept_models_and_a_running_rows_latest_epoch_marked_as_s
     # A running experiment's row still carries the figures of the run before it: never shown.
     running = {**finished, "Experiment": "next", "rev": "next", "State": "Running", "train.lambda": 0.0001}
     live = {"next": {"epoch": 129, "val.accuracy": 0.91, "val.loss": 0.3, "accuracy_gap": 0.02, "loss_gap": 0.5}}
-    header, body = experiments.table([finished, running], live)
+    header, body = exp_table.table([finished, running], live)
     assert header[:3] == ["experiment", "state", "train.lambda"]
     rows = {r[0]: dict(zip(header, r)) for r in body}
     assert rows["sample"]["val acc"] == "93.00%" and rows["sample"]["epochs"] == "784"
     assert rows["next"]["state"] == "running: epoch 129's figures"
     assert rows["next"]["val acc"] == "91.00%" and rows["next"]["epochs"] == "129"
     assert rows["next"]["test acc"] == rows["next"]["best epoch"] == ""  # no test figures while it trains
-    for column, _, _, _ in experiments.METRICS:  # every column is defined under the table
+    for column, _, _, _ in exp_table.METRICS:  # every column is defined under the table
         defined = f"{column}:", f"val/test {column.split()[-1]}"
-        assert any(name in experiments.LEGEND for name in defined), column
+        assert any(name in exp_table.LEGEND for name in defined), column
 
 
 def test_a_missing_package_is_one_line_saying_make_setup():

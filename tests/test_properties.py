@@ -14,7 +14,7 @@ promise the code makes (base/boundary.py, base/atomic.py, the readers' docstring
 - command lines of predict and the tools: exit 0, 1 (one ``error:`` line) or 2 (usage),
   never a traceback, a previous report replaced only by a whole one.
 
-Entry points run in this process (properties_helpers.run_entry), on a workspace of tiny
+Entry points run in this process (entry_runs.run_entry), on a workspace of tiny
 synthetic data. The number of examples comes from the Hypothesis profile (conftest.py):
 the default profile keeps the file to about a minute; HYPOTHESIS_PROFILE=slow (make
 test-slow) runs many more, and the tools whose every run takes seconds.
@@ -32,49 +32,45 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import event, example, given, settings
-from hypothesis import strategies as st
-from properties_helpers import (
-    DATA_BYTES,
-    MODEL_BYTES,
-    MUTATIONS,
-    PREDICT_OPTIONS,
-    RANDOM_FILES,
-    SAFE_TEXT,
-    STAGE_ARGS,
-    STAGE_OUTPUTS,
-    STAGE_SECTIONS,
-    TINY_TEXT,
-    WORKSPACE_KINDS,
-    YAML_DOCUMENTS,
-    Change,
-    Generated,
-    changed_file,
-    changed_npz,
+from command_lines import PREDICT_OPTIONS, SAFE_TEXT, WORKSPACE_KINDS, tool_argv
+from entry_runs import (
     check_stage_contract,
-    copy_workspace,
     digest,
     environment,
-    make_finished_workspace,
-    mutate_raw,
-    mutated_npz,
-    npy_files,
-    npy_with_header,
-    param_shape,
     patched,
-    pictures,
     raise_escaped,
     refuse_constant,
     run_entry,
     sample_loaded_once,
-    short_text,
     strict_json_file,
-    synthetic_digits,
     temporaries,
-    tool_argv,
     whole_tree,
     written_path,
 )
+from hypothesis import event, example, given, settings
+from hypothesis import strategies as st
+from image_files import RANDOM_FILES, npy_files, pictures
+from npz_mutations import (
+    DATA_BYTES,
+    MODEL_BYTES,
+    Change,
+    Generated,
+    changed_file,
+    changed_npz,
+    mutated_npz,
+    npy_with_header,
+    param_shape,
+    short_text,
+)
+from tiny_workspace import (
+    STAGE_ARGS,
+    STAGE_OUTPUTS,
+    STAGE_SECTIONS,
+    copy_workspace,
+    make_finished_workspace,
+    synthetic_digits,
+)
+from yaml_documents import MUTATIONS, TINY_TEXT, YAML_DOCUMENTS, mutate_raw
 
 import stages.evaluate
 import stages.fetch
@@ -531,7 +527,7 @@ def check_tool_contract(done, before, after, report, check_report):
 @settings(max_examples=examples(0.3))
 @given(tool_argv(["--epochs", "--idx-dir", "--out", "-h", "--epoch", "--idx", "--ou", "--epochs=0", "--", "-x"]))
 def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(tools_workspace, argv):
-    from tools import compare
+    from tools.bench import compare
 
     def one_epoch(*args):  # the same comparison, one epoch at most: an example takes a second, not minutes
         return real_compare(*args[:-1], min(args[-1], 1))
@@ -541,7 +537,7 @@ def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(to
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with sample_loaded_once(), patched(compare, "compare", one_epoch):
-            done = run_entry(lambda: guarded(compare.main), workspace, ["tools/compare.py", *argv])
+            done = run_entry(lambda: guarded(compare.main), workspace, ["tools/bench/compare.py", *argv])
         report = written_path(done, r"written to (.*)\n?$")
 
         def check_report(path):
@@ -560,7 +556,7 @@ def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(to
     )
 )
 def test_profile_command_lines_exit_0_1_or_2_and_write_their_report_whole(tools_workspace, argv):
-    from tools import step_profile
+    from tools.bench import step_profile
 
     def small(name, batch, steps):  # the same profile on 8 rows, one step: an example takes a second
         return real_profile(name, min(batch, 8), 1, rounds=1)
@@ -570,7 +566,7 @@ def test_profile_command_lines_exit_0_1_or_2_and_write_their_report_whole(tools_
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with patched(step_profile, "profile", small):
-            done = run_entry(lambda: guarded(step_profile.main), workspace, ["tools/step_profile.py", *argv])
+            done = run_entry(lambda: guarded(step_profile.main), workspace, ["tools/bench/step_profile.py", *argv])
         report = written_path(done, r"written to (.*)\n?$")
 
         def check_report(path):
@@ -674,7 +670,7 @@ class Measuring(BaseException):
 def test_bench_command_lines_exit_0_1_or_2_before_measuring_anything(tools_workspace, argv):
     """The bench's command line up to where its measurement starts (minutes of it, which a property cannot
     spend per example): usage errors exit 2, bad values exit 1 with one line, nothing is written."""
-    from tools import bench
+    from tools.bench import speed as bench
 
     def measure(*args):
         raise Measuring
@@ -683,7 +679,7 @@ def test_bench_command_lines_exit_0_1_or_2_before_measuring_anything(tools_works
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with patched(bench, "measure", measure):
-            done = run_entry(lambda: guarded(bench.main), workspace, ["tools/bench.py", *argv])
+            done = run_entry(lambda: guarded(bench.main), workspace, ["tools/bench/speed.py", *argv])
         if isinstance(done.escaped, Measuring):
             event("reached the measurement")
             assert whole_tree(workspace) == before and done.error_lines() == [], done.describe()

@@ -32,7 +32,7 @@ def project(tmp_path):
 
 
 def sweep_cmd(*args):
-    return [BIN / "python", "-m", "tools.sweep", "--dashboard-address", ":0", *args]
+    return [BIN / "python", "-m", "tools.sweep.run", "--dashboard-address", ":0", *args]
 
 
 def sweep(repo, *args):
@@ -199,7 +199,7 @@ def test_the_grid_is_dvcs_own_expansion(project, monkeypatch):
         )
     ]
     monkeypatch.syspath_prepend(str(PROJECT_ROOT))
-    from tools import sweep_grid
+    from tools.sweep import grid as sweep_grid
 
     ours = sweep_grid.expand(grid, YAML(typ="safe").load(repo.file("params.yaml").read_text()), "g")
     assert [[o for o in p.overrides if o not in sweep_grid.THREADS] for p in ours] == dvc_points

@@ -20,20 +20,9 @@ from ruamel.yaml import YAML
 from scratchnet.base import boundary
 from scratchnet.base.errors import ScratchnetError
 
-from . import dvc_run
+from .workspace import flat, run
 
 SOURCE = "data.source=sample"
-
-
-def flat(tree, prefix=""):
-    """{"train.lambda": 0.001, ...} of a parsed params.yaml."""
-    out = {}
-    for key, value in (tree or {}).items():
-        if isinstance(value, dict):
-            out.update(flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def git(*args):
@@ -105,7 +94,7 @@ def main():
             flush=True,
         )
     command = ["dvc", "exp", "run", "-n", name, *(arg for o in overrides for arg in ("-S", o))]
-    return dvc_run.run(command, "make sample")
+    return run(command, "make sample")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Classification metrics computed from labels and predicted probabilities."""
+"""Classification metrics from the labels and the model's predictions (classes or probabilities), and
+the summary that reports/metrics.json holds."""
 
 import numpy as np
 

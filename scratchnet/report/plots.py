@@ -1,4 +1,5 @@
-"""PNG figures: training curves, confusion matrix, and what the network learned."""
+"""PNG figures: training curves, the confusion matrix, what the network learned (first-layer
+features, the last hidden layer's embedding), the misclassified digits and the reliability diagram."""
 
 import os
 

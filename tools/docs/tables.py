@@ -1,4 +1,4 @@
-"""The tables of README and docs/, each built from the records in docs/runs (see tools/docs.py)."""
+"""The tables of README and docs/, each built from the records in docs/runs (see tools/docs/build.py)."""
 
 import json
 import os

@@ -1,6 +1,6 @@
 """`make sweep`: every point of a grid as one Dask task and one DVC experiment, and reports/sweeps/NAME.md.
 
-    python -m tools.sweep -S 'train.lambda=0.001,0.0001' [-S ...] [--jobs 2] [--scheduler tcp://HOST:8786]
+    python -m tools.sweep.run -S 'train.lambda=0.001,0.0001' [-S ...] [--jobs 2] [--scheduler tcp://HOST:8786]
 
 1. the grid (DVC's `-S` syntax: comma lists, range(), choice(); several -S give the product)
    is expanded here, and each point validated against the committed params.yaml;
@@ -26,8 +26,12 @@ import uuid
 from scratchnet.base import boundary
 from scratchnet.base.errors import ScratchnetError
 
-from . import sweep_cluster, sweep_grid, sweep_repo, sweep_report, sweep_task
-from .sweep_cluster import say
+from . import cluster as sweep_cluster
+from . import grid as sweep_grid
+from . import repo as sweep_repo
+from . import report as sweep_report
+from . import task as sweep_task
+from .cluster import say
 
 ADVICE = re.compile(r"`dvc exp run ((?:-S \S+ ?)+)`")  # how a stage's error line names a params change
 

@@ -8,7 +8,7 @@ atomically and only for a sweep that ended, so no report is ever empty or partia
 
 from scratchnet.base.atomic import write_text
 
-from .experiments import LEGEND, markdown, rows, table
+from ..exp_table import LEGEND, markdown, rows, table
 
 LOG_LINES = 25
 

@@ -74,7 +74,7 @@ def committed_state():
 def workspace_params_left_out(root, committed):
     """ "KEY=VALUE ..." of the workspace's params.yaml values that differ from the committed ones
     (what an applied experiment or an edit left there), which the sweep's runs do not use; "" if none."""
-    from .sample import flat
+    from ..workspace import flat
 
     try:
         with open(os.path.join(root, "params.yaml"), encoding="utf-8") as f:
