@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 # `make docs` is a target, not the folder
-.PHONY: docs help setup setup-bench setup-plots setup-sweep test test-slow test-newcomer lint typecheck repro sample sweep exps plots bench profile compare photos clean
+.PHONY: docs help setup setup-bench setup-plots setup-sweep test test-slow test-newcomer lint typecheck repro sample sweep exps plots bench profile compare photos demo clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -92,6 +92,10 @@ compare: setup-bench  ## the same network trained in PyTorch and scratchnet, how
 MODEL ?= data/model/model.npz
 photos: setup  ## predict on t10k digits rendered as phone photos, per named condition (MNIST_DIR=DIR needed; MODEL=...)
 	python -m tools.photos --model '$(MODEL)' --idx-dir '$(MNIST_DIR)'
+
+PORT ?= 8000
+demo: setup  ## a page on 127.0.0.1:PORT to draw a digit on and watch the network read it (PORT=8000, MODEL=...)
+	python -m tools.demo.run --model '$(MODEL)' --port '$(PORT)'
 
 docs: setup  ## rebuild every table and figure of README and docs/ from the runs recorded in docs/runs
 	python -m tools.docs.build

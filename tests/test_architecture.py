@@ -91,6 +91,23 @@ def test_every_module_keeps_to_the_import_rules(path):
     assert not absolute & {"tools", "stages", "torch"}, "the library never imports the tools, stages or PyTorch"
 
 
+# The demo page (tools/demo/), beside the library: what it may import of scratchnet. It reads pictures
+# with predict's own code and the model through the public API (docs/architecture.md).
+DEMO_MAY_IMPORT = {"scratchnet", "scratchnet.base", "scratchnet.predict"}
+
+
+@pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "tools" / "demo").glob("*.py")), ids=lambda p: p.name)
+def test_the_demo_uses_the_public_api_and_predicts_reading_alone(path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] == "scratchnet":
+                assert ".".join(name.split(".")[:2]) in DEMO_MAY_IMPORT, f"{path.name} imports {name}"
+            assert name.split(".")[0] not in ("stages", "torch"), f"{path.name} imports {name}"
+
+
 def test_the_rules_have_no_cycle_and_cover_every_package():
     packages = {package_of(p) for p in MODULES}
     assert packages == set(MAY_IMPORT)

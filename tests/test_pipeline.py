@@ -12,7 +12,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 
@@ -38,6 +37,7 @@ from scratchnet.base import atomic
 from scratchnet.base.formats import EPOCH_METRICS
 from scratchnet.config import schema
 from scratchnet.nn import checkpoint
+from tools.demo.browser import HEADLESS, find_chromium
 
 SPLIT_SIZES = {"train": 4000, "val": 500, "test": 500}  # 5,000 rows, val and test fractions 0.1
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -499,7 +499,7 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
 
 # --- 7. offline plots ------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_chromium()
 
 
 def test_offline_plots_page_needs_no_network_and_renders(finished_repo, tmp_path):
@@ -517,13 +517,7 @@ def test_offline_plots_page_needs_no_network_and_renders(finished_repo, tmp_path
     dom = subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *HEADLESS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--virtual-time-budget=15000",
