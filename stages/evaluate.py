@@ -1,5 +1,12 @@
 """Stage evaluate: model + splits -> reports/metrics.json, per-class metrics, predictions, figures."""
 
+import os
+import sys
+
+if not __package__:  # run as a file: import as `python -m stages.evaluate` does, with its plain-shell line
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import stages  # noqa: F401
+
 import argparse
 
 from scratchnet.base import atomic, boundary

@@ -30,7 +30,7 @@ MAY_IMPORT = {
     "estimator": {"base", "nn"},
     "export": {"base", "nn"},
     "params": {"base", "config", "sources", "splits", "training", "report"},
-    "__main__": {"predict"},
+    "__main__": {"base", "predict"},  # base: its plain-shell line before predict imports NumPy
     "__init__": set(),  # the public names are imported on first use, by name
 }
 # Beyond NumPy and the standard library: what each package's code may import from outside.

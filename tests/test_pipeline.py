@@ -83,16 +83,17 @@ def test_repro_runs_every_stage(pipeline):
 def test_metrics_json(pipeline):
     repo, _ = pipeline
     metrics = read_json(repo.file("reports/metrics.json"))
+    kept = metrics["model"]  # the kept model's figures, under a key that says so
     for split in ("train", "val", "test"):
-        assert 0 < metrics[split]["accuracy"] <= 1, split
-        assert math.isfinite(metrics[split]["loss"]) and metrics[split]["loss"] > 0, split
+        assert 0 < kept[split]["accuracy"] <= 1, split
+        assert math.isfinite(kept[split]["loss"]) and kept[split]["loss"] > 0, split
     # Better than chance (0.1) by far: the network learned something in EPOCHS epochs.
-    assert metrics["val"]["accuracy"] > 0.5 and metrics["test"]["accuracy"] > 0.5
+    assert kept["val"]["accuracy"] > 0.5 and kept["test"]["accuracy"] > 0.5
     assert metrics["epochs"] == EPOCHS  # patience exceeds the epochs, so none stops early
-    assert 1 <= metrics["best_epoch"] <= metrics["epochs"]
-    train, val = metrics["train"], metrics["val"]
-    assert metrics["accuracy_gap"] == pytest.approx(train["accuracy"] - val["accuracy"], abs=1e-12)
-    assert metrics["loss_gap"] == pytest.approx((val["loss"] - train["loss"]) / train["loss"], rel=1e-9)
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs"] and kept["epoch"] == metrics["best_epoch"]
+    train, val = kept["train"], kept["val"]
+    assert kept["accuracy_gap"] == pytest.approx(train["accuracy"] - val["accuracy"], abs=1e-12)
+    assert kept["loss_gap"] == pytest.approx((val["loss"] - train["loss"]) / train["loss"], rel=1e-9)
 
 
 def live_tables(repo):
@@ -118,16 +119,18 @@ def test_the_live_record(pipeline):
     for name, (_, rows) in tables.items():
         for record, row in zip(records, rows):
             record[name] = float(row[1])
-    latest = read_json(repo.file("reports/live/metrics.json"))
-    assert latest["step"] == latest["epoch"] == metrics["epochs"]
-    # the same names as reports/metrics.json: val.loss, of the latest epoch
+    live = read_json(repo.file("reports/live/metrics.json"))
+    # the latest epoch's figures under latest_epoch: no key of reports/metrics.json
+    assert sorted(live) == ["latest_epoch", "step"] and not set(live) & set(metrics)
+    latest = live["latest_epoch"]
+    assert live["step"] == latest["epoch"] == metrics["epochs"]
     assert latest["val"]["loss"] == records[-1]["val_loss"]
     # The model kept is the best epoch's: its validation loss is the lowest, and it is
     # what evaluate measured on the restored weights.
     best = records[metrics["best_epoch"] - 1]
     assert best["val_loss"] == min(r["val_loss"] for r in records)
-    assert best["val_loss"] == pytest.approx(metrics["val"]["loss"], rel=1e-5)
-    assert best["val_accuracy"] == pytest.approx(metrics["val"]["accuracy"], abs=1e-6)
+    assert best["val_loss"] == pytest.approx(metrics["model"]["val"]["loss"], rel=1e-5)
+    assert best["val_accuracy"] == pytest.approx(metrics["model"]["val"]["accuracy"], abs=1e-6)
 
 
 def test_raw_data_and_provenance(pipeline):
@@ -170,7 +173,7 @@ def test_predictions_csv(pipeline):
     assert np.array_equal(actual, y_test)
     assert predicted.min() >= 0 and predicted.max() <= 9
     metrics = read_json(repo.file("reports/metrics.json"))
-    assert np.mean(actual == predicted) == pytest.approx(metrics["test"]["accuracy"], abs=1e-12)
+    assert np.mean(actual == predicted) == pytest.approx(metrics["model"]["test"]["accuracy"], abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -363,14 +366,15 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     assert "reports/metrics.json" in diff, diff
     diff = diff["reports/metrics.json"]
-    assert "val.loss" in diff, diff
+    assert "model.val.loss" in diff, diff
     for name, change in diff.items():
-        section, _, key = name.rpartition(".")
-        old = committed[section][key] if section else committed[key]
+        old = committed
+        for part in name.split("."):
+            old = old[part]
         assert change["old"] == pytest.approx(old, abs=1e-12), name
-    val_loss = diff["val.loss"]
+    val_loss = diff["model.val.loss"]
     assert val_loss["old"] != val_loss["new"]
-    assert val_loss["new"] == read_json(repo.file("reports/metrics.json"))["val"]["loss"]
+    assert val_loss["new"] == read_json(repo.file("reports/metrics.json"))["model"]["val"]["loss"]
 
 
 # --- 4. dvc exp run -S --------------------------------------------------------------------
@@ -393,7 +397,7 @@ def test_exp_run_sets_lambda_as_a_number(finished_repo):
     exp_params = found[0]["params"]["params.yaml"]["data"]
     exp_metrics = found[0]["metrics"]["reports/metrics.json"]["data"]
     assert isinstance(exp_params["train"]["lambda"], float) and exp_params["train"]["lambda"] == 1e-4
-    assert 0 < exp_metrics["val"]["accuracy"] <= 1
+    assert 0 < exp_metrics["model"]["val"]["accuracy"] <= 1
     # The experiment trained with the new lambda, and its results are applied to the workspace.
     _, config = checkpoint.load(repo.file("data/model/model.npz"))
     assert config["train"]["lambda"] == 1e-4

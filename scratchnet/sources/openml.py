@@ -2,6 +2,7 @@
 
 import os
 import socket
+import warnings
 
 import numpy as np
 
@@ -15,6 +16,8 @@ OFFLINE_CHOICES = (
     "four MNIST IDX files in DIR"
 )
 OPENML_TIMEOUT = 6  # seconds a connection may stall: two tries stay within ~15 s
+# scikit-learn warns before its retry; the one error line below says what happened, offline or not
+warnings.filterwarnings("ignore", message="A network error occurred while downloading", category=UserWarning)
 
 
 def fetch_openml_mnist(data_home=None):

@@ -18,6 +18,7 @@
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 import uuid
@@ -31,6 +32,8 @@ from . import repo as sweep_repo
 from . import report as sweep_report
 from . import task as sweep_task
 from .cluster import say
+
+ADVICE = re.compile(r"`dvc exp run ((?:-S \S+ ?)+)`")  # how a stage's error line names a params change
 
 
 def parse_args():
@@ -74,6 +77,12 @@ def main():
             raise ScratchnetError(f"{option} = {value:g} is not allowed: expected seconds > 0")
     root, sha, committed = sweep_repo.committed_state()
     os.chdir(root)
+    left = sweep_repo.workspace_params_left_out(root, committed)
+    if left:
+        say(
+            f"the runs start from commit {sha[:7]}'s params.yaml; the workspace's {left} "
+            f"(an applied experiment's or an edit) is not used: SET='{left}' adds it"
+        )
     points = sweep_grid.expand(args.settings, committed, name)
     labels = {p.name: " ".join(o for o in p.overrides if o not in sweep_grid.THREADS) or "defaults" for p in points}
 
@@ -138,7 +147,26 @@ def main():
     if failed:
         raise ScratchnetError(
             f"{len(failed)} of {len(points)} runs failed: {'; '.join(failed)} (their logs are above and in {report})"
+            + sweep_advice(results)
         )
+
+
+def sweep_advice(results):
+    """A failed run's advice in the sweep's terms: a run's `dvc exp run -S KEY=VALUE` is SET='KEY=VALUE' here."""
+    found = []
+    for result in results:
+        if result["state"] != "Success":
+            for command in ADVICE.findall(result["log"] + result["message"]):
+                values = " ".join(re.findall(r"-S (\S+)", command))
+                if values not in found:
+                    found.append(values)
+    if not found:
+        return ""
+    return (
+        "; for a sweep the runs' advice reads "
+        + " or ".join(f"SET='{v}'" for v in found[:3])
+        + " (make sweep ... SET=...)"
+    )
 
 
 def progress(labels):
