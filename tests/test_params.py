@@ -3,8 +3,9 @@
 import copy
 import dataclasses
 
+import configuration
 import pytest
-from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT
+from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT
 from ruamel.yaml import YAML
 
 from scratchnet import params
@@ -16,8 +17,7 @@ from scratchnet.training.params import TrainParams
 
 @pytest.fixture
 def raw():
-    with open(DEFAULT_PARAMS, encoding="utf-8") as f:
-        return YAML(typ="safe", pure=True).load(f)
+    return configuration.document()
 
 
 def value(p, dotted):
@@ -26,12 +26,13 @@ def value(p, dotted):
     return schema.as_dict(getattr(p, section))[key]
 
 
-def test_the_shipped_params_yaml_validates_with_the_same_keys(raw):
-    """Whatever a user changed in params.yaml, it still holds every key the tests' copy holds."""
+def test_the_shipped_params_yaml_validates_with_exactly_the_schemas_keys():
+    """Whatever values a user set in params.yaml (the one test that reads it), it holds every key the
+    schema declares and no other."""
     with open(PROJECT_ROOT / "params.yaml", encoding="utf-8") as f:
         shipped = YAML(typ="safe", pure=True).load(f)
     params.validate(shipped)
-    assert {s: set(k) for s, k in shipped.items()} == {s: set(k) for s, k in raw.items()}
+    assert {s: set(k) for s, k in shipped.items()} == {s: set(schema.keys(c)) for s, c in params.SECTIONS.items()}
 
 
 def test_the_shipped_params_validate_into_typed_sections(raw):
@@ -47,8 +48,14 @@ def test_the_shipped_params_validate_into_typed_sections(raw):
             assert as_written[key] == value, f"{name}.{key}"
 
 
-def test_every_schema_key_is_in_params_yaml(raw):
-    assert {s: set(k) for s, k in raw.items()} == {s: set(schema.keys(c)) for s, c in params.SECTIONS.items()}
+def test_the_tests_configuration_names_a_key_the_schema_gained_or_lost(raw, monkeypatch):
+    assert {s: list(k) for s, k in raw.items()} == {s: list(schema.keys(c)) for s, c in params.SECTIONS.items()}
+    monkeypatch.delitem(configuration.VALUES, "train.lr")
+    monkeypatch.setitem(configuration.VALUES, "train.no_such_key", 1)
+    with pytest.raises(
+        AssertionError, match=r"no value for \['train.lr'\]; keys the schema lacks \['train.no_such_key'\]"
+    ):
+        configuration.document()
 
 
 def test_sections_are_frozen(raw):
@@ -95,7 +102,7 @@ def test_numbers_written_back_as_strings_are_numbers(raw, value, expected):
 def test_exp_run_set_rewrite_reads_back_as_floats(tmp_path):
     """What `dvc exp run -S train.lambda=1e-4` writes (ruamel round trip) is read as a float."""
     yaml = YAML()
-    with open(DEFAULT_PARAMS, encoding="utf-8") as f:
+    with open(CONFIGURATION_FILE, encoding="utf-8") as f:
         doc = yaml.load(f)
     doc["train"]["lambda"] = yaml.load("1e-4")  # YAML 1.2 reads this as the float 0.0001
     doc["train"]["tol"] = "1e-7"  # and as a plain YAML 1.1 reader would hand it back
@@ -275,7 +282,7 @@ def test_a_yaml_alias_bomb_gives_a_short_message(tmp_path):
         f"*a{i - 1}, *a{i - 1}, *a{i - 1}]"
         for i in range(1, 9)
     ]
-    text = DEFAULT_PARAMS.read_text(encoding="utf-8").replace("  lr: 0.001", "  lr: *a8")
+    text = CONFIGURATION_FILE.read_text(encoding="utf-8").replace("  lr: 0.001", "  lr: *a8")
     path = tmp_path / "params.yaml"
     path.write_text("\n".join(lines) + "\n" + text)
     with pytest.raises(ParamsError, match=r"train.lr = \[\[\[\.\.\.\], ") as info:

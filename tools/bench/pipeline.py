@@ -158,7 +158,7 @@ def table_lines(p):
         f"{'  median epoch incl. evaluation (s)':<44}{p['median_epoch_seconds']:>14.2f}",
         f"{'  train stage peak RSS, its own (MB)':<44}{p['train_peak_rss_mb']:>14d}",
         f"{'  best epoch':<44}{p['metrics']['best_epoch']:>14d}",
-        f"{'  validation accuracy':<44}{p['metrics']['val']['accuracy']:>14.4f}",
-        f"{'  test accuracy':<44}{p['metrics']['test']['accuracy']:>14.4f}",
+        f"{'  validation accuracy':<44}{p['metrics']['model']['val']['accuracy']:>14.4f}",
+        f"{'  test accuracy':<44}{p['metrics']['model']['test']['accuracy']:>14.4f}",
     ]
     return lines
