@@ -60,7 +60,7 @@ def check_trains_and_evaluates(root):
         check_stage_contract(done, None, None, temporaries(root))
         assert done.code == 0, f"{name} refused a shape the schema and split accepted\n{done.describe()}"
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
-    assert 0 <= metrics["test"]["accuracy"] <= 1
+    assert 0 <= metrics["model"]["test"]["accuracy"] <= 1
     for figure in FIGURES:
         assert (root / "reports" / "figures" / f"{figure}.png").stat().st_size > 0, figure
 
