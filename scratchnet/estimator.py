@@ -29,11 +29,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from .base.constraints import Invalid, arguments, check
-from .nn.blas import blas_threads
 from .nn.fit import FitConfig, fit, train_epoch
+from .nn.kernels.blas import blas_threads
 from .nn.model import MLP
-from .nn.optim import OPTIMIZERS
-from .nn.schedules import SCHEDULES
+from .nn.optim import OPTIMIZERS, SCHEDULES
 
 
 class MLPClassifier(ClassifierMixin, BaseEstimator):
@@ -105,11 +104,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             FitConfig(
                 epochs=self.max_iter,
                 batch_size=self._batch_size(len(X)),
-                lam=self.l2,
                 patience=self.n_iter_no_change,
                 tol=self.tol,
                 seed=shuffle_seed,
-                schedule=self._schedule(),
             )
         )
         with blas_threads(self.threads):
@@ -153,7 +150,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 y,
                 rng.permutation(len(X)),
                 batch_size=self._batch_size(len(X)),
-                lam=self.l2,
                 rng=rng,
             )
         self.loss_curve_.append(loss / len(X))
@@ -232,8 +228,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             "beta1": self.beta_1,
             "beta2": self.beta_2,
             "eps": self.epsilon,
+            "lambda": self.l2,
         }
-        return self._checked(cls(**arguments(cls, values)))
+        return self._checked(cls(**arguments(cls, values), schedule=self._schedule()))
 
     def _batch_size(self, n_rows):
         """``batch_size``, clipped to the training rows with a warning, as scikit-learn's MLPClassifier

@@ -11,7 +11,7 @@ import argparse
 
 from scratchnet.base import atomic, boundary
 from scratchnet.config import schema
-from scratchnet.nn.blas import blas_threads
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.report.evaluation import evaluate
 from scratchnet.report.params import EvaluateParams
 

@@ -7,10 +7,10 @@ import pytest
 
 from scratchnet.base.formats import scale_pixels
 from scratchnet.nn import checkpoint
-from scratchnet.nn.blas import blas_threads
 from scratchnet.nn.fit import FitConfig, fit
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.nn.model import MLP
-from scratchnet.nn.sgd import SGD
+from scratchnet.nn.optim import SGD
 from scratchnet.sources.registry import Sample
 from scratchnet.splits import stratified_split
 
@@ -53,10 +53,10 @@ def small_model(tmp_path_factory, sample):
     model = MLP((784, 128, 10), seed=0)
     fit(
         model,
-        SGD(lr=0.1),
+        SGD(lr=0.1, weight_decay=1e-4),
         *sample.part("train"),
         *sample.part("val"),
-        FitConfig(epochs=10, batch_size=32, lam=1e-4, patience=100, tol=0.0, seed=0),
+        FitConfig(epochs=10, batch_size=32, patience=100, tol=0.0, seed=0),
     )
     path = tmp_path_factory.mktemp("model") / "model.npz"
     checkpoint.save(model, path, {})

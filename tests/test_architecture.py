@@ -120,6 +120,51 @@ def test_the_rules_have_no_cycle_and_cover_every_package():
         order += sorted(ready)
 
 
+# Inside the network, rooms from the ground floor up: the CPU kernels, the maths, the model (which
+# owns the training step), the optimizers (update rules the step calls), then the loop and the files.
+NN_MAY_IMPORT = {
+    "kernels": set(),
+    "activations": set(),
+    "init": set(),
+    "losses": {"activations"},
+    "model": {"kernels", "activations", "init", "losses"},
+    "optim": {"kernels", "model"},
+    "fit": {"model", "optim"},
+    "checkpoint": {"model"},
+    "__init__": set(),
+}
+NN = PACKAGE / "nn"
+
+
+def nn_rooms_imported(path):
+    """The rooms of scratchnet/nn that ``path`` imports, type-checking imports included."""
+    rooms = set()
+    package = path.relative_to(PACKAGE).parts[:-1]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - (node.level - 1)]
+            target = (*base, *node.module.split(".")) if node.module else base
+            names = [(*target, alias.name) for alias in node.names] if not node.module else [target]
+            rooms.update(t[1] for t in names if len(t) > 1 and t[0] == "nn")
+    return rooms
+
+
+@pytest.mark.parametrize("path", sorted(NN.rglob("*.py")), ids=lambda p: str(p.relative_to(NN)))
+def test_the_network_is_layered_inside(path):
+    room = path.relative_to(NN).parts[0].removesuffix(".py")
+    imported = nn_rooms_imported(path) - {room}
+    assert imported <= NN_MAY_IMPORT[room], f"nn/{room} may import {sorted(NN_MAY_IMPORT[room])}, not {imported}"
+
+
+def test_the_networks_rooms_have_no_cycle():
+    assert {p.relative_to(NN).parts[0].removesuffix(".py") for p in NN.rglob("*.py")} == set(NN_MAY_IMPORT)
+    order = []
+    while len(order) < len(NN_MAY_IMPORT):
+        ready = [r for r in NN_MAY_IMPORT if r not in order and NN_MAY_IMPORT[r] <= set(order)]
+        assert ready, f"a cycle among {set(NN_MAY_IMPORT) - set(order)}"
+        order += sorted(ready)
+
+
 def test_the_network_and_the_base_need_numpy_alone():
     for package in ("base", "nn"):
         assert THIRD_PARTY[package] == set()
@@ -246,11 +291,13 @@ from scratchnet import MLP, SGD, FitConfig, fit, save, load
 rng = np.random.default_rng(0)
 X, y = rng.random((64, 6), dtype=np.float32), rng.integers(0, 3, 64)
 model = MLP([6, 8, 3], seed=0)
-history = fit(model, SGD(lr=0.1), X, y, X, y, FitConfig(epochs=2, batch_size=16, lam=0.0, patience=5, tol=0.0,
-              seed=0))
+history = fit(model, SGD(lr=0.1, weight_decay=1e-4), X, y, X, y, FitConfig(epochs=2, batch_size=16, patience=5,
+              tol=0.0, seed=0))
 save(model, sys.argv[1], {"epochs": len(history.records)})
 loaded, config = load(sys.argv[1])
 assert config == {"epochs": 2} and np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+save(model, sys.argv[1])
+assert load(sys.argv[1])[1] == {}
 assert not any(m.split(".")[0] in ("sklearn", "dvc", "dvclive", "pandas", "matplotlib", "scipy") for m in sys.modules)
 print(sorted(scratchnet.__all__))
 """

@@ -146,4 +146,4 @@ def test_a_step_profile_gives_every_line_of_the_step_and_its_products():
         if result["path"].startswith("sgemm"):  # forward, backprop, weight and bias gradients: all sgemm calls
             (call,) = [line for line in lines.values() if line["source"] == "self._function(*self._arguments)"]
             assert call["runs"] == L + (L - 1) + 2 * L
-        assert any(where.startswith(f"scratchnet/nn/{name}.py") for where in lines)
+        assert any(where.startswith(f"scratchnet/nn/optim/{name}.py") for where in lines)

@@ -13,7 +13,7 @@ from scratchnet.nn.activations import log_softmax, softmax
 from scratchnet.nn.fit import FitConfig, fit
 from scratchnet.nn.losses import LossBuffers, cross_entropy, l2_penalty, softmax_cross_entropy_
 from scratchnet.nn.model import MLP
-from scratchnet.nn.sgd import SGD
+from scratchnet.nn.optim import SGD, Momentum, Optimizer
 from scratchnet.training.progress import epoch_log
 
 TINY = (6, 5, 4, 3)
@@ -45,6 +45,18 @@ def numerical_gradients(model, X, y, lam, dropout_seed=None, h=1e-6):
     return grads
 
 
+class Recorder(Optimizer):
+    """An optimizer that keeps the full gradient each parameter's update receives (the step's, with its
+    weight decay) and leaves the parameter as it is."""
+
+    def apply_one(self, p, g, k):
+        self.seen[k] = g.copy()
+
+    def allocate(self, params):
+        super().allocate(params)
+        self.seen = [None] * len(params)
+
+
 def relative_errors(analytic, numeric):
     return [np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12) for a, n in zip(analytic, numeric)]
 
@@ -58,8 +70,9 @@ def test_gradient_check_float64(lam, dropout):
         b[...] = rng.normal(0, 0.1, b.shape)
     X, y = rng.normal(size=(8, TINY[0])), rng.integers(0, TINY[-1], 8)
     seed = 5 if dropout else None
-    model.train_step(X, y, lam, None if seed is None else np.random.default_rng(seed))
-    analytic = [g.copy() for g in model.grads]
+    recorder = Recorder(lr=1.0, weight_decay=lam)  # the step's gradients, as an optimizer's update receives them
+    model.train_step(X, y, recorder, None if seed is None else np.random.default_rng(seed))
+    analytic = recorder.seen
     numeric = numerical_gradients(model, X, y, lam, seed)
     for k, err in enumerate(relative_errors(analytic, numeric)):
         assert err.max() < 1e-6, f"param {k}: max relative error {err.max():.2e}"
@@ -122,9 +135,11 @@ def test_float32_end_to_end():
     model = MLP(TINY, seed=0)
     X, y = rng.random((10, TINY[0]), dtype=np.float32), rng.integers(0, 3, 10)
     assert all(p.dtype == np.float32 for p in model.params)
-    model.train_step(X, y, 0.01, np.random.default_rng(0))
+    model.train_step(X, y, None, np.random.default_rng(0))
     assert all(g.dtype == np.float32 for g in model.grads)
-    SGD(lr=0.1).update(model.params, model.grads)
+    SGD(lr=0.1, weight_decay=0.01).update(model.params, model.grads)
+    assert all(p.dtype == np.float32 for p in model.params)
+    model.train_step(X, y, SGD(lr=0.1, weight_decay=0.01), np.random.default_rng(0))
     assert all(p.dtype == np.float32 for p in model.params)
     assert model.logits(X).dtype == np.float32
     assert model.predict_proba(X).dtype == np.float32
@@ -134,7 +149,7 @@ def test_float32_end_to_end():
 def test_fit_rejects_float64_input():
     model = MLP(TINY, seed=0)
     X = np.zeros((4, TINY[0]))
-    with pytest.raises(TypeError, match="float32"):
+    with pytest.raises(TypeError, match="X_train is float64: fit takes float32 features, or uint8 pixels 0..255"):
         fit(
             model,
             SGD(lr=0.1),
@@ -142,8 +157,21 @@ def test_fit_rejects_float64_input():
             np.zeros(4, int),
             X,
             np.zeros(4, int),
-            FitConfig(epochs=1, batch_size=2, lam=0.0, patience=1, tol=0.0, seed=0),
+            FitConfig(epochs=1, batch_size=2, patience=1, tol=0.0, seed=0),
         )
+
+
+def test_fit_scales_uint8_pixels_as_the_pipeline_does():
+    """uint8 pixels train exactly as the float32 pixels scale_pixels makes of them."""
+    rng = np.random.default_rng(0)
+    pixels, y = rng.integers(0, 256, (32, TINY[0])).astype(np.uint8), rng.integers(0, TINY[-1], 32)
+    config = FitConfig(epochs=2, batch_size=8, patience=5, tol=0.0, seed=0)
+    from_pixels, from_floats = MLP(TINY, seed=0), MLP(TINY, seed=0)
+    fit(from_pixels, SGD(lr=0.1), pixels, y, pixels, y, config)
+    fit(from_floats, SGD(lr=0.1), scale_pixels(pixels), y, scale_pixels(pixels), y, config)
+    for p, q in zip(from_pixels.params, from_floats.params):
+        np.testing.assert_array_equal(p, q)
+    assert not np.array_equal(from_pixels.params[0], MLP(TINY, seed=0).params[0])
 
 
 def float32_sum_bound(model, X):
@@ -199,9 +227,7 @@ def noisy_problem(n_train=40, n_val=200, features=12, seed=0):
 def train_noisy(epochs, patience, tol=0.0, restore_best=True):
     X, y, Xv, yv = noisy_problem()
     model = MLP((12, 32, 3), seed=1)
-    config = FitConfig(
-        epochs=epochs, batch_size=8, lam=0.0, patience=patience, tol=tol, seed=2, restore_best=restore_best
-    )
+    config = FitConfig(epochs=epochs, batch_size=8, patience=patience, tol=tol, seed=2, restore_best=restore_best)
     history = fit(model, SGD(lr=0.1), X, y, Xv, yv, config)
     return model, history, (Xv, yv)
 
@@ -258,7 +284,7 @@ def test_progress_without_terminal_is_a_log_line(capsys):
             y,
             Xv,
             yv,
-            FitConfig(epochs=2, batch_size=8, lam=0.0, patience=100, tol=0.0, seed=2),
+            FitConfig(epochs=2, batch_size=8, patience=100, tol=0.0, seed=2),
             on_epoch=on_epoch,
         )
     err = capsys.readouterr().err
@@ -277,7 +303,7 @@ def test_divergence_stops_with_the_facts():
             y,
             Xv,
             yv,
-            FitConfig(epochs=5, batch_size=8, lam=0.0, patience=5, tol=0.0, seed=0),
+            FitConfig(epochs=5, batch_size=8, patience=5, tol=0.0, seed=0),
         )
     assert (info.value.epoch, info.value.quantity, info.value.lr) == (1, "training loss", 1e30)
     assert "train.lr" not in str(info.value)  # the network does not speak params.yaml
@@ -291,7 +317,7 @@ def test_same_seeds_give_bit_identical_weights():
     X, y, Xv, yv = noisy_problem()
     other = MLP((12, 32, 3), seed=1)
     fit(
-        other, SGD(lr=0.1), X, y, Xv, yv, FitConfig(epochs=4, batch_size=8, lam=0.0, patience=100, tol=0.0, seed=3)
+        other, SGD(lr=0.1), X, y, Xv, yv, FitConfig(epochs=4, batch_size=8, patience=100, tol=0.0, seed=3)
     )  # another shuffle seed: other weights
     assert not np.array_equal(a.params[0], other.params[0])
 
@@ -303,18 +329,16 @@ def test_a_copied_model_trains_on_exactly_like_its_original(copy_by):
     import copy
     import pickle
 
-    from scratchnet.nn.momentum import Momentum
-
     X, y, Xv, yv = noisy_problem()
-    config = FitConfig(epochs=2, batch_size=8, lam=1e-3, patience=100, tol=0.0, seed=3)
+    config = FitConfig(epochs=2, batch_size=8, patience=100, tol=0.0, seed=3)
     model = MLP((12, 32, 3), seed=0)
-    fit(model, Momentum(lr=0.05, momentum=0.9), X, y, Xv, yv, config)  # the sgemm path where found
+    fit(model, Momentum(lr=0.05, momentum=0.9, weight_decay=1e-3), X, y, Xv, yv, config)  # the sgemm path where found
     twin = pickle.loads(pickle.dumps(model)) if copy_by == "pickle" else copy.deepcopy(model)
     before = [p.copy() for p in model.params]
-    fit(twin, Momentum(lr=0.05, momentum=0.9), X, y, Xv, yv, config)
+    fit(twin, Momentum(lr=0.05, momentum=0.9, weight_decay=1e-3), X, y, Xv, yv, config)
     for p, q in zip(model.params, before):
         np.testing.assert_array_equal(p, q)
-    fit(model, Momentum(lr=0.05, momentum=0.9), X, y, Xv, yv, config)
+    fit(model, Momentum(lr=0.05, momentum=0.9, weight_decay=1e-3), X, y, Xv, yv, config)
     for p, q in zip(model.params, twin.params):
         np.testing.assert_array_equal(p, q)
     assert not np.array_equal(model.params[0], before[0])
@@ -324,7 +348,13 @@ def test_it_learns_real_digits(sample):
     (X, y), (Xv, yv), (Xt, yt) = (sample.part(name) for name in ("train", "val", "test"))
     model = MLP((784, 512, 256, 128, 10), seed=0)
     history = fit(
-        model, SGD(lr=0.05), X, y, Xv, yv, FitConfig(epochs=8, batch_size=64, lam=0.001, patience=100, tol=1e-6, seed=0)
+        model,
+        SGD(lr=0.05, weight_decay=0.001),
+        X,
+        y,
+        Xv,
+        yv,
+        FitConfig(epochs=8, batch_size=64, patience=100, tol=1e-6, seed=0),
     )
     accuracy = float(np.mean(model.predict(Xt) == yt))
     assert accuracy >= 0.90, (accuracy, history.records[-1])
@@ -398,6 +428,14 @@ def test_bad_model_files_give_clear_errors(saved, damage, message):
     with pytest.raises(ModelFileError, match=message) as info:
         checkpoint.load(path)
     assert str(path) in str(info.value)
+
+
+def test_save_needs_no_config(tmp_path):
+    model = MLP((784, 32, 10), seed=4)
+    checkpoint.save(model, tmp_path / "plain.npz")
+    loaded, config = checkpoint.load(tmp_path / "plain.npz")
+    assert config == {}
+    np.testing.assert_array_equal(loaded.params[0], model.params[0])
 
 
 def test_config_is_json_in_the_file(saved):

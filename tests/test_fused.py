@@ -1,7 +1,7 @@
-"""The fused steps (nn/sgd.py, nn/momentum.py, nn/adam.py) and NumPy's own sgemm (nn/blas.py): the same
-training as train_step + the optimizer's explicit update up to float32 rounding, exact weight decay, true
-weights whenever they are read, bit-identical reruns, no allocation per step, the pure-NumPy path where
-sgemm is not found, and subnormals flushed by the CPU for Adam (nn/fpu.py)."""
+"""The fused steps (nn/optim/sgd.py, momentum.py, adam.py) and NumPy's own sgemm (nn/kernels/blas.py):
+the same training as the explicit path (gradients, then the optimizer's update) up to float32 rounding,
+exact weight decay, true weights whenever they are read, bit-identical reruns, no allocation per step,
+the pure-NumPy path where sgemm is not found, and subnormals flushed by the CPU for Adam (kernels/fpu.py)."""
 
 import os
 import subprocess
@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from scratchnet.nn import blas, checkpoint, fpu
-from scratchnet.nn.adam import Adam
+from scratchnet.nn import checkpoint
 from scratchnet.nn.fit import FitConfig, fit
+from scratchnet.nn.kernels import blas, fpu
 from scratchnet.nn.model import MLP
-from scratchnet.nn.momentum import Momentum
-from scratchnet.nn.sgd import SGD
+from scratchnet.nn.optim import SGD, Adam, Momentum
 
 SIZES = (784, 64, 32, 10)
 EPS = float(np.finfo(np.float32).eps)
@@ -33,18 +32,19 @@ def digits(sample):
 
 def train(path, X, y, steps, lr, lam, *, dtype=np.float32, dropout=0.0, threads=1):
     """(model, optimizer) after ``steps`` batches of 64 in one epoch block: path "sgemm" or "numpy"
-    (SGD's fused step on that path, or None: sgemm where found), or "explicit" (train_step, then
+    (SGD's fused step on that path, or None: sgemm where found), or "explicit" (the gradients, then
     SGD.update); dropout masks from one seeded generator."""
     model = MLP(SIZES, seed=0, dropout=dropout, dtype=dtype)
-    optimizer, rng = SGD(lr=lr, path=None if path == "explicit" else path), np.random.default_rng(1)
+    optimizer = SGD(lr=lr, weight_decay=lam, path=None if path == "explicit" else path)
+    rng = np.random.default_rng(1)
     with threadpool_limits(threads), optimizer.epoch(model):
         for k in range(steps):
             xb, yb = X[64 * k : 64 * (k + 1)].astype(dtype), y[64 * k : 64 * (k + 1)]
             if path == "explicit":
-                model.train_step(xb, yb, lam, rng)
+                model.train_step(xb, yb, None, rng)
                 optimizer.update(model.params, model.grads)
             else:
-                optimizer.step(model, xb, yb, lam=lam, rng=rng)
+                model.train_step(xb, yb, optimizer, rng)
     return model, optimizer
 
 
@@ -98,14 +98,14 @@ def test_without_sgemm_the_numpy_path_runs(monkeypatch, digits):
     monkeypatch.setattr(blas, "_FOUND", None)
     sgemm, description = blas.find_sgemm()
     assert sgemm is None and "no_such_sgemm is reachable" in description
-    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.05)
-    loss, _ = optimizer.step(model, *(a[:64] for a in digits), lam=1e-3)
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.05, weight_decay=1e-3)
+    loss, _ = model.train_step(*(a[:64] for a in digits), optimizer)
     assert optimizer.fused == "numpy" and np.isfinite(loss)
 
 
 def test_environment_variable_forces_the_numpy_path():
     probe = (
-        "from scratchnet.nn.blas import find_sgemm\nsgemm, description = find_sgemm()\n"
+        "from scratchnet.nn.kernels.blas import find_sgemm\nsgemm, description = find_sgemm()\n"
         "assert sgemm is None, description\nprint(description)"
     )
     done = subprocess.run(
@@ -145,21 +145,21 @@ def test_fused_paths_train_as_train_step_and_sgd(digits, path, dropout):
 def test_a_step_from_scaled_weights_is_the_step_from_true_weights(digits):
     """After a few fused steps the sgemm path holds W = s * V with s != 1 (here 0.95, from a large
     lr * lambda, so a misplaced s would change every weight by ~1%): its next step, and the loss
-    it reports, are those of train_step + SGD.step from the true weights."""
+    it reports, are those of the explicit path (gradients, then SGD.update) from the true weights."""
     X, y = digits
-    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.1)
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.1, weight_decay=0.1)
     with optimizer.epoch(model):
         for k in range(5):
-            optimizer.step(model, X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], lam=0.1)
+            model.train_step(X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], optimizer)
         assert optimizer.scale == pytest.approx(0.99**5, rel=1e-12)
         twin = MLP(SIZES, seed=0)  # the true weights, W = s * V rounded once, as settle() makes them
         for i, (p, q) in enumerate(zip(twin.params, model.params)):
             p[...] = q if i % 2 else q.astype(np.float64) * optimizer.scale
         xb, yb = X[320:384], y[320:384]
-        loss, correct = optimizer.step(model, xb, yb, lam=0.1)
+        loss, correct = model.train_step(xb, yb, optimizer)
         assert optimizer.scale != 1.0
-    twin_loss, twin_correct = twin.train_step(xb, yb, 0.1)
-    SGD(lr=0.1).update(twin.params, twin.grads)
+    twin_loss, twin_correct = twin.train_step(xb, yb)
+    SGD(lr=0.1, weight_decay=0.1).update(twin.params, twin.grads)
     assert loss == pytest.approx(twin_loss, rel=1e-6) and correct == twin_correct
     assert optimizer.scale == 1.0  # the block's end settled it
     assert max_difference(model, twin) <= 2 * EPS * largest_weight(twin)
@@ -207,10 +207,10 @@ def test_numpy_path_decays_as_the_explicit_update_does(digits):
 def test_overshooting_decay_takes_the_plain_path(digits):
     """lr * lambda >= 0.5 would make the scale s tiny or negative: such steps run as the NumPy path."""
     X, y = digits
-    fused, optimizer = MLP(SIZES, seed=0), SGD(lr=1.0)
+    fused, optimizer = MLP(SIZES, seed=0), SGD(lr=1.0, weight_decay=0.7)
     with optimizer.epoch(fused):
         for k in range(3):
-            optimizer.step(fused, X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], lam=0.7)
+            fused.train_step(X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], optimizer)
             assert optimizer.scale == 1.0
     explicit, _ = train("explicit", *digits, 3, lr=1.0, lam=0.7)
     assert max_difference(fused, explicit) <= 4 * EPS * largest_weight(explicit)
@@ -224,10 +224,10 @@ def test_params_hold_true_weights_whenever_read(digits, tmp_path):
     """Inside an epoch block the sgemm path keeps W = s * V; the block's end folds s in, rounding each
     weight once. Outside a block (fit's epochs end one, a single step is one) params are the weights."""
     X, y = digits
-    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.05)
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.05, weight_decay=1e-3)
     with optimizer.epoch(model):
         for k in range(5):
-            optimizer.step(model, X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], lam=1e-3)
+            model.train_step(X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)], optimizer)
         scale = optimizer.scale
         assert scale == pytest.approx((1 - 0.05 * 1e-3) ** 5, rel=1e-12)
         stored = [p.copy() for p in model.weights]  # V, not W, until the block ends
@@ -242,7 +242,7 @@ def test_params_hold_true_weights_whenever_read(digits, tmp_path):
         y,
         X[:200],
         y[:200],
-        FitConfig(epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0),
+        FitConfig(epochs=2, batch_size=64, patience=5, tol=0.0, seed=0),
     )
     assert optimizer.scale == 1.0
     best = history.records[history.best_epoch - 1]
@@ -257,12 +257,12 @@ def test_save_after_single_steps_writes_the_true_weights(digits, tmp_path):
     """50 steps called one by one at lr 0.1 and lambda 0.01 (where a pending scale would leave the
     stored weights 5% off), then save: the file holds what the explicit path trains, to rounding."""
     X, y = digits
-    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.1)
-    explicit, explicit_optimizer = MLP(SIZES, seed=0), SGD(lr=0.1)
+    model, optimizer = MLP(SIZES, seed=0), SGD(lr=0.1, weight_decay=0.01)
+    explicit, explicit_optimizer = MLP(SIZES, seed=0), SGD(lr=0.1, weight_decay=0.01)
     for k in range(50):
         xb, yb = X[64 * k : 64 * (k + 1)], y[64 * k : 64 * (k + 1)]
-        optimizer.step(model, xb, yb, lam=0.01)
-        explicit.train_step(xb, yb, 0.01)
+        model.train_step(xb, yb, optimizer)
+        explicit.train_step(xb, yb)
         explicit_optimizer.update(explicit.params, explicit.grads)
     assert optimizer.scale == 1.0
     checkpoint.save(model, tmp_path / "m.npz", {})
@@ -276,7 +276,7 @@ def test_a_non_finite_loss_leaves_the_weights_alone(digits):
     model = MLP(SIZES, seed=0)
     before = [p.copy() for p in model.params]
     with np.errstate(over="ignore", invalid="ignore"):
-        loss, _ = SGD(lr=0.05).step(model, np.full_like(X[:64], np.nan), y[:64], lam=1e-3)
+        loss, _ = model.train_step(np.full_like(X[:64], np.nan), y[:64], SGD(lr=0.05, weight_decay=1e-3))
     assert not np.isfinite(loss)
     for p, q in zip(model.params, before):
         np.testing.assert_array_equal(p, q)
@@ -288,13 +288,13 @@ def test_a_non_finite_loss_leaves_the_weights_alone(digits):
 @pytest.mark.parametrize(
     "make, dtype, fused",
     [
-        (lambda: SGD(lr=0.05), np.float32, True),
-        (lambda: SGD(lr=0.05), np.float64, False),
-        (lambda: Momentum(lr=0.05, momentum=0.9), np.float32, True),
-        (lambda: Momentum(lr=0.05, momentum=0.9, nesterov=True), np.float32, True),
-        (lambda: Momentum(lr=0.05, momentum=0.9), np.float64, False),
-        (lambda: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float32, True),
-        (lambda: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), np.float64, False),
+        (lambda: SGD(lr=0.05, weight_decay=1e-3), np.float32, True),
+        (lambda: SGD(lr=0.05, weight_decay=1e-3), np.float64, False),
+        (lambda: Momentum(lr=0.05, weight_decay=1e-3), np.float32, True),
+        (lambda: Momentum(lr=0.05, nesterov=True, weight_decay=1e-3), np.float32, True),
+        (lambda: Momentum(lr=0.05, weight_decay=1e-3), np.float64, False),
+        (lambda: Adam(lr=1e-3, weight_decay=1e-3), np.float32, True),
+        (lambda: Adam(lr=1e-3, weight_decay=1e-3), np.float64, False),
     ],
 )
 def test_fit_fuses_every_optimizer_in_float32_only(digits, make, dtype, fused):
@@ -307,7 +307,7 @@ def test_fit_fuses_every_optimizer_in_float32_only(digits, make, dtype, fused):
         y,
         X.astype(dtype),
         y,
-        FitConfig(epochs=1, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=0),
+        FitConfig(epochs=1, batch_size=64, patience=5, tol=0.0, seed=0),
     )
     assert (getattr(optimizer, "fused", None) is not None) == fused
     if fused:
@@ -323,12 +323,12 @@ def test_reruns_are_bit_identical(digits, threads):
         with threadpool_limits(threads):
             fit(
                 model,
-                SGD(lr=0.05),
+                SGD(lr=0.05, weight_decay=1e-3),
                 X,
                 y,
                 X[:500],
                 y[:500],
-                FitConfig(epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=3),
+                FitConfig(epochs=2, batch_size=64, patience=5, tol=0.0, seed=3),
             )
         runs.append(model.params)
     for p, q in zip(*runs):
@@ -345,14 +345,15 @@ def test_a_step_allocates_no_array_data(path, dropout):
     rng = np.random.default_rng(0)
     X, y = rng.random((1024, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 1024)
     model = MLP(SIZES, seed=0, dropout=dropout)
-    optimizer, dropout_rng = SGD(lr=0.01, path=None if path == "explicit" else path), np.random.default_rng(0)
+    optimizer = SGD(lr=0.01, weight_decay=1e-3, path=None if path == "explicit" else path)
+    dropout_rng = np.random.default_rng(0)
 
     def step():
         if path == "explicit":
-            model.train_step(X, y, 1e-3, dropout_rng)
+            model.train_step(X, y, None, dropout_rng)
             optimizer.update(model.params, model.grads)
         else:
-            optimizer.step(model, X, y, lam=1e-3, rng=dropout_rng)
+            model.train_step(X, y, optimizer, dropout_rng)
 
     with optimizer.epoch(model):
         for _ in range(3):
@@ -373,32 +374,33 @@ def test_a_step_allocates_no_array_data(path, dropout):
 # --- momentum, Nesterov and Adam fused ------------------------------------------------------------
 
 FUSED = {
-    "momentum": lambda path: Momentum(lr=0.05, momentum=0.9, path=path),
-    "nesterov": lambda path: Momentum(lr=0.05, momentum=0.9, nesterov=True, path=path),
-    "adam": lambda path: Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, path=path),
+    "momentum": lambda path, lam: Momentum(lr=0.05, momentum=0.9, weight_decay=lam, path=path),
+    "nesterov": lambda path, lam: Momentum(lr=0.05, momentum=0.9, nesterov=True, weight_decay=lam, path=path),
+    "adam": lambda path, lam: Adam(lr=1e-3, weight_decay=lam, path=path),
 }
 
 
 def train_with(make, path, X, y, steps, lam, *, dtype=np.float32, dropout=0.0):
     """(model, optimizer) after ``steps`` batches of 64 in one epoch block: the fused step on ``path``, or
-    "explicit" (train_step, then the optimizer's update from the gradients)."""
+    "explicit" (the gradients, then the optimizer's update from them)."""
     model = MLP(SIZES, seed=0, dropout=dropout, dtype=dtype)
-    optimizer, rng = make(None if path == "explicit" else path), np.random.default_rng(1)
+    optimizer, rng = make(None if path == "explicit" else path, lam), np.random.default_rng(1)
     with optimizer.epoch(model):
         for k in range(steps):
             xb, yb = X[64 * k : 64 * (k + 1)].astype(dtype), y[64 * k : 64 * (k + 1)]
             if path == "explicit":
-                model.train_step(xb, yb, lam, rng)
+                model.train_step(xb, yb, None, rng)
                 optimizer.update(model.params, model.grads)
             else:
-                optimizer.step(model, xb, yb, lam=lam, rng=rng)
+                model.train_step(xb, yb, optimizer, rng)
     return model, optimizer
 
 
 # The tolerances and their reasons are those of the SGD test above: after one step a float32 path is
-# within 2 eps * max|W| of another and of float64 (measured here: 0 to 0.6); after 60 steps the paths
-# drift apart by 5e-7 of the distance the weights moved (measured), where a missing decay, velocity or
-# moment term would be > 1e-3 of it.
+# within 2 eps * max|W| of another and of float64 (measured here: 0 to 0.6; Nesterov's fused step, with
+# lr folded into its velocity, 0.17 from its explicit path); after 60 steps the paths drift apart by up
+# to 1e-6 of the distance the weights moved (measured), where a missing decay, velocity or moment term
+# would be > 1e-3 of it.
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 @pytest.mark.parametrize("path", ["sgemm", "numpy"])
 @pytest.mark.parametrize("name", FUSED)
@@ -444,12 +446,12 @@ def test_fused_optimizers_rerun_bit_identically(digits, name, threads):
         with threadpool_limits(threads):
             fit(
                 model,
-                FUSED[name](None),
+                FUSED[name](None, 1e-3),
                 X,
                 y,
                 X[:500],
                 y[:500],
-                FitConfig(epochs=2, batch_size=64, lam=1e-3, patience=5, tol=0.0, seed=3),
+                FitConfig(epochs=2, batch_size=64, patience=5, tol=0.0, seed=3),
             )
         runs.append(model.params)
     for p, q in zip(*runs):
@@ -460,17 +462,17 @@ def test_fused_optimizers_rerun_bit_identically(digits, name, threads):
 def test_a_fused_step_allocates_no_array_data(name):
     rng = np.random.default_rng(0)
     X, y = rng.random((1024, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 1024)
-    model, optimizer, dropout_rng = MLP(SIZES, seed=0, dropout=0.2), FUSED[name](None), np.random.default_rng(0)
+    model, optimizer, dropout_rng = MLP(SIZES, seed=0, dropout=0.2), FUSED[name](None, 1e-3), np.random.default_rng(0)
     with optimizer.epoch(model):
         for _ in range(3):
-            optimizer.step(model, X, y, lam=1e-3, rng=dropout_rng)  # buffers, caches
+            model.train_step(X, y, optimizer, dropout_rng)  # buffers, caches
         tracemalloc.start()
         try:
             peaks = []
             for _ in range(5):
                 in_use, _ = tracemalloc.get_traced_memory()
                 tracemalloc.reset_peak()
-                optimizer.step(model, X, y, lam=1e-3, rng=dropout_rng)
+                model.train_step(X, y, optimizer, dropout_rng)
                 peaks.append(tracemalloc.get_traced_memory()[1] - in_use)
         finally:
             tracemalloc.stop()

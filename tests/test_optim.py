@@ -1,18 +1,15 @@
-"""Optimizers against textbook float64 references, the in-place contract, schedules."""
+"""Optimizers against textbook float64 references, the in-place contract, torch.optim's
+constructor defaults, weight decay on weights only, schedules held by the optimizer."""
 
 import numpy as np
 import pytest
 
 from scratchnet.base.constraints import arguments
-from scratchnet.nn import inplace
-from scratchnet.nn.adam import Adam
+from scratchnet.nn.kernels import inplace
 from scratchnet.nn.model import MLP
-from scratchnet.nn.momentum import Momentum
-from scratchnet.nn.optim import OPTIMIZERS
-from scratchnet.nn.schedules import Constant, Cosine, StepDecay
-from scratchnet.nn.sgd import SGD
+from scratchnet.nn.optim import OPTIMIZERS, SGD, Adam, Constant, Cosine, Momentum, StepDecay
 
-TRAIN = dict(lr=0.01, momentum=0.9, nesterov=False, beta1=0.9, beta2=0.999, eps=1e-8)
+TRAIN = {"lr": 0.01, "momentum": 0.9, "nesterov": False, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "lambda": 0.0}
 
 
 def params_and_grads(seed=0, steps=5):
@@ -97,19 +94,53 @@ def test_adam_keeps_no_subnormal_values():
     assert p[0, 0] == pytest.approx(expected[0], rel=1e-5)  # normal values are untouched
 
 
-def test_optimizers_slot_into_a_train_step():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_optimizers_slot_into_the_train_step(dtype):
     rng = np.random.default_rng(0)
-    X, y = rng.random((16, 6), dtype=np.float32), rng.integers(0, 3, 16)
+    X, y = rng.random((16, 6)).astype(dtype), rng.integers(0, 3, 16)
     for name in ("sgd", "momentum", "adam"):
-        model = MLP((6, 5, 3), seed=0)
+        model = MLP((6, 5, 3), seed=0, dtype=dtype)
         before = [p.copy() for p in model.params]
         optimizer = OPTIMIZERS[name](**arguments(OPTIMIZERS[name], TRAIN))
-        first = model.train_step(X, y, 0.0)[0]
+        first = model.train_step(X, y, optimizer)[0]
         for _ in range(30):
-            optimizer.update(model.params, model.grads)
-            last = model.train_step(X, y, 0.0)[0]
+            last = model.train_step(X, y, optimizer)[0]
         assert last < first, name
         assert all(not np.array_equal(b, p) for b, p in zip(before, model.params)), name
+
+
+def test_constructors_have_torch_optims_defaults():
+    adam = Adam(lr=1e-3)
+    assert (adam.lr, adam.beta1, adam.beta2, adam.eps, adam.weight_decay) == (1e-3, 0.9, 0.999, 1e-8, 0.0)
+    assert Adam().lr == 1e-3
+    sgd = SGD(lr=0.1, weight_decay=1e-4)
+    assert (sgd.lr, sgd.weight_decay, sgd.schedule) == (0.1, 1e-4, Constant())
+    momentum = Momentum(0.1)
+    assert (momentum.momentum, momentum.nesterov, momentum.weight_decay) == (0.9, False, 0.0)
+    with pytest.raises(TypeError):
+        SGD()  # the learning rate has no default, as in torch.optim.SGD
+    with pytest.raises(TypeError):
+        Momentum(0.1, 0.9, False, 1e-4)  # weight_decay is keyword-only
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_weight_decay_reaches_weights_not_biases(name):
+    """With zero gradients a step moves only the weights, towards zero, as lambda * W in the gradient does."""
+    W, b = np.full((4, 3), 2.0, np.float32), np.full(3, 2.0, np.float32)
+    optimizer = OPTIMIZERS[name](**arguments(OPTIMIZERS[name], {**TRAIN, "lambda": 0.5}))
+    optimizer.update([W, b], [np.zeros_like(W), np.zeros_like(b)])
+    assert (W < 2.0).all() and (b == 2.0).all()
+    if name != "adam":  # one step of lr * lambda * W
+        np.testing.assert_allclose(W, 2.0 - 0.01 * 0.5 * 2.0, rtol=1e-6)
+
+
+def test_the_optimizer_owns_its_learning_rate_schedule():
+    optimizer = SGD(lr=0.1, schedule=StepDecay(step_every=2, step_gamma=0.5))
+    rates = []
+    for epoch in range(1, 6):
+        optimizer.start_epoch(epoch, 5)
+        rates.append(optimizer.current_lr)
+    assert rates == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025]) and optimizer.lr == 0.1
 
 
 def test_optimizers_declare_what_they_read_from_the_train_section():

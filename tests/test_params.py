@@ -63,12 +63,11 @@ def test_sections_are_frozen(raw):
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.train.threads = 2
     with pytest.raises(dataclasses.FrozenInstanceError):
-        p.train.fit.lam = 1.0
+        p.train.fit.epochs = 1
 
 
 def test_choices_come_from_the_registries(raw):
-    from scratchnet.nn.optim import OPTIMIZERS
-    from scratchnet.nn.schedules import SCHEDULES
+    from scratchnet.nn.optim import OPTIMIZERS, SCHEDULES
     from scratchnet.sources.registry import SOURCES
     from scratchnet.splits import SPLITS
 
@@ -96,8 +95,8 @@ def test_a_stage_validates_only_the_sections_it_reads(raw):
 @pytest.mark.parametrize("value, expected", [("1e-4", 1e-4), ("0.0001", 1e-4), (1e-4, 1e-4), (0, 0.0), ("5e-05", 5e-5)])
 def test_numbers_written_back_as_strings_are_numbers(raw, value, expected):
     raw["train"]["lambda"] = value
-    assert params.validate(raw).train.fit.lam == pytest.approx(expected)
-    assert isinstance(params.validate(raw).train.fit.lam, float)
+    assert params.validate(raw).train.optimizer.weight_decay == pytest.approx(expected)
+    assert isinstance(params.validate(raw).train.optimizer.weight_decay, float)
 
 
 def test_exp_run_set_rewrite_reads_back_as_floats(tmp_path):
@@ -111,7 +110,7 @@ def test_exp_run_set_rewrite_reads_back_as_floats(tmp_path):
     with open(path, "w", encoding="utf-8") as f:
         yaml.dump(doc, f)
     p = params.load(path=str(path))
-    assert p.train.fit.lam == pytest.approx(1e-4) and p.train.fit.tol == pytest.approx(1e-7)
+    assert p.train.optimizer.weight_decay == pytest.approx(1e-4) and p.train.fit.tol == pytest.approx(1e-7)
 
 
 def bad(raw, dotted, value):

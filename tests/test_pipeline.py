@@ -322,7 +322,7 @@ STALE = {
     "scratchnet/config/schema.py": {"fetch", "split", "train", "evaluate"},
     "scratchnet/sources/idx.py": {"fetch"},
     "scratchnet/splits.py": {"split"},
-    "scratchnet/nn/optim.py": {"train", "evaluate"},
+    "scratchnet/nn/optim/sgd.py": {"train", "evaluate"},
     "scratchnet/nn/model.py": {"train", "evaluate", "export"},
     "scratchnet/training/progress.py": {"train"},
     "scratchnet/report/plots.py": {"evaluate"},
@@ -359,7 +359,7 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs for the first lambda")
     committed = json.loads(repo.git("show", "HEAD:reports/metrics.json").stdout)
-    old_lambda = params.load(path=repo.file("params.yaml")).train.fit.lam
+    old_lambda = params.load(path=repo.file("params.yaml")).train.optimizer.weight_decay
     repo.set_params({"train.lambda": old_lambda * 10})
     repo.dvc("repro")
 
@@ -383,7 +383,7 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
 def test_exp_run_sets_lambda_as_a_number(finished_repo):
     repo = finished_repo
     before = params.load(path=repo.file("params.yaml"))
-    assert before.train.fit.lam != 1e-4
+    assert before.train.optimizer.weight_decay != 1e-4
     repo.dvc("exp", "run", "-S", "train.lambda=1e-4")
 
     show = json.loads(repo.dvc("exp", "show", "--json").stdout)
@@ -405,7 +405,7 @@ def test_exp_run_sets_lambda_as_a_number(finished_repo):
 
     # params.yaml as dvc rewrote it: lambda is the float 1e-4, every other value unchanged.
     after = params.load(path=repo.file("params.yaml"))
-    assert isinstance(after.train.fit.lam, float) and after.train.fit.lam == 0.0001
+    assert isinstance(after.train.optimizer.weight_decay, float) and after.train.optimizer.weight_decay == 0.0001
     flat = lambda p: {name: schema.as_dict(getattr(p, name)) for name in params.SECTIONS}
     assert flat(after) == {**flat(before), "train": {**flat(before)["train"], "lambda": 0.0001}}
 

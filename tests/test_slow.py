@@ -28,7 +28,7 @@ def test_the_default_configuration_learns_the_sample(sample):
     train, val, test = split_rows(sample.y, p.split)
     X, y = scale_pixels(sample.X), sample.y
     model = build_model(p.model)
-    history = train_model(model, p.train.new_optimizer(), p.train, X[train], y[train], X[val], y[val])
+    history = train_model(model, p.train, X[train], y[train], X[val], y[val])
     X_test, y_test = X[test], y[test]
     assert len(history.records) < p.train.fit.epochs  # early stopping ended it
     assert len(history.records) == history.best_epoch + p.train.fit.patience

@@ -7,7 +7,7 @@ import configuration
 import pytest
 
 from scratchnet import params
-from scratchnet.nn import blas
+from scratchnet.nn.kernels import blas
 
 torch = pytest.importorskip("torch")
 from tools.bench.compare import compare  # noqa: E402  (needs torch)
@@ -17,7 +17,7 @@ from tools.bench.compare import compare  # noqa: E402  (needs torch)
 def test_same_sgd_and_l2_give_the_same_weights(sample, monkeypatch, path):
     # The default learning rate: at lr 0.01 float32 rounding differences between the two
     # matmul libraries grow to ~4e-4 in 5 epochs (predictions still agree), see README.
-    # Both paths of the fused SGD step (nn/fused.py). Measured after 5 epochs: the NumPy path
+    # Both paths of the fused SGD step (nn/optim/sgd.py). Measured after 5 epochs: the NumPy path
     # 3e-8 from PyTorch, the sgemm path 4e-6 (1 thread) to 7e-6 (2 threads): PyTorch, like
     # W - lr * (g + lambda * W) in float32, rounds the decay of each weight the same way every
     # step, and this drift is what the sgemm path, whose decay is exact, does not share (it ends
@@ -43,7 +43,9 @@ def test_same_sgd_and_l2_give_the_same_weights(sample, monkeypatch, path):
 
 
 # Measured here, 5 epochs at these settings, largest weight difference per epoch: momentum 3e-8,
-# 9e-8, 9e-8, 9e-8, 1e-6; Nesterov 3e-8, 3e-8, 5e-8, 1e-5, 9e-5; Adam 5e-7, 2e-3, 4e-3, 5e-3, 7e-3.
+# 6e-8, 6e-8, 6e-8, 6e-8; Nesterov (its fused step keeps lr folded into the velocity and rounds the
+# weights once a step, as PyTorch's formula does) 3e-8, 3e-8, 6e-8, 6e-8, 6e-8; Adam 5e-7, 2e-3,
+# 4e-3, 5e-3, 7e-3.
 # Two float32 libraries sum in different orders; once a ReLU input within rounding of 0 switches
 # a unit on in one and off in the other, the runs drift apart like two seeds (Adam at once:
 # its first steps, lr * g / (|g| + eps), magnify rounding where |g| is near eps). So the

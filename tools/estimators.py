@@ -17,7 +17,7 @@ from scratchnet.base import boundary
 from scratchnet.base.atomic import write_text
 from scratchnet.base.errors import ParamsError
 from scratchnet.base.strictjson import dumps
-from scratchnet.nn.blas import blas_threads
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.sources.idx import fetch_idx, idx_problem
 from scratchnet.sources.registry import Sample
 from scratchnet.splits import stratified_split

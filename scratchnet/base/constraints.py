@@ -200,10 +200,12 @@ class IntList:
 Constraint = Interval | Boolean | Text | Choice | IntList
 
 
-def hyperparameter(constraint: Constraint, *, key: str | None = None, default: Any = dataclasses.MISSING) -> Any:
+def hyperparameter(
+    constraint: Constraint, *, key: str | None = None, default: Any = dataclasses.MISSING, kw_only: bool = False
+) -> Any:
     """A dataclass field declared with its constraint; ``key`` is its params.yaml name where it
-    differs from the field's name (``lam`` is ``train.lambda``)."""
-    return dataclasses.field(default=default, metadata={"constraint": constraint, "key": key})
+    differs from the field's name (``weight_decay`` is ``train.lambda``)."""
+    return dataclasses.field(default=default, kw_only=kw_only, metadata={"constraint": constraint, "key": key})
 
 
 def declared(cls: type) -> dict[str, tuple[str, Constraint]]:

@@ -65,8 +65,8 @@ def load_npz(path):
     return check_arrays(contents["X"], contents["y"], path)
 
 
-def scale_pixels(X):
-    """uint8 pixels 0..255 -> float32 in [0, 1]."""
-    out = X.astype(np.float32)
-    out /= np.float32(255)
+def scale_pixels(X, dtype=np.float32):
+    """uint8 pixels 0..255 -> floats in [0, 1] (float32 unless ``dtype`` says otherwise)."""
+    out = X.astype(dtype)
+    out /= out.dtype.type(255)
     return out

@@ -1,10 +1,10 @@
 """The network from scratch: NumPy, the standard library and scratchnet.base only.
 
-model (the MLP: one forward, one backward, inference), products (the matrix
-products of a step: matmul, or the sgemm of NumPy's own OpenBLAS from blas),
-activations, losses, init, inplace (blocked elementwise updates); optimizer (what
-an optimizer is: it owns its step), sgd (plain SGD fused into backprop), momentum,
-adam, optim (OPTIMIZERS, by name), schedules (SCHEDULES); fit (the loop with early
-stopping), checkpoint (.npz files with their configuration). Nothing here knows
-about params.yaml, DVC or MNIST; a test keeps its imports to these.
+model (the MLP: the one training step, its forward and backward, inference), activations,
+losses, init; optim/ (the optimizers as update rules: base, sgd, momentum, adam, the
+schedules, and the OPTIMIZERS and SCHEDULES registries); kernels/ (the CPU kernels under
+them: blas, the sgemm of NumPy's own OpenBLAS; products, a step's planned matrix products;
+inplace, blocked elementwise updates; fpu, flushing subnormals); fit (the loop with early
+stopping), checkpoint (.npz files with their configuration). Nothing here knows about
+params.yaml, DVC or MNIST; a test keeps its imports to these.
 """

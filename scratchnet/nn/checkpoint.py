@@ -21,15 +21,16 @@ from .model import MLP
 FORMAT_VERSION = 1
 
 
-def save(model: MLP, file: str | os.PathLike | IO[bytes], config: dict[str, Any]) -> None:
-    """Write ``model`` and ``config`` (a JSON-serialisable dict) to ``file``, a path or a binary file.
+def save(model: MLP, file: str | os.PathLike | IO[bytes], config: dict[str, Any] | None = None) -> None:
+    """Write ``model`` and ``config`` (a JSON-serialisable dict; none: ``{}``) to ``file``, a path or
+    a binary file.
 
     The pipeline passes the temporary file of an atomic write.
     """
     arrays: dict[str, np.ndarray | np.generic] = {
         "format_version": np.int64(FORMAT_VERSION),
         "sizes": np.array(model.sizes, np.int64),
-        "config": np.array(json.dumps(config, sort_keys=True, allow_nan=False)),
+        "config": np.array(json.dumps(config or {}, sort_keys=True, allow_nan=False)),
         **{f"param_{i}": p for i, p in enumerate(model.params)},
     }
     np.savez_compressed(file, **arrays)  # type: ignore[arg-type]  # (numpy's stub: a key could be allow_pickle)

@@ -17,24 +17,23 @@ import numpy as np
 
 from ..base.constraints import SEED, Boolean, Interval, hyperparameter
 from ..base.errors import DivergenceError
+from ..base.formats import scale_pixels
 from .model import MLP
-from .optimizer import Optimizer
-from .schedules import Constant
+from .optim.base import Optimizer
 
 COUNT = 1_000_000  # the most epochs a run may take, and so the most patience
 
 
 @dataclass(frozen=True)
 class FitConfig:
-    """How ``fit`` trains: the loop's settings (the optimizer holds its own)."""
+    """How ``fit`` trains: the loop's settings (the optimizer holds its own: learning rate and
+    schedule, weight decay)."""
 
     epochs: int = hyperparameter(Interval(int, 1, COUNT))  # most epochs to run
     batch_size: int = hyperparameter(Interval(int, 1, 65_536))  # rows per mini-batch
-    lam: float = hyperparameter(Interval(float, 0, None, float32=True), key="lambda")  # L2 strength (losses.py)
     patience: int = hyperparameter(Interval(int, 0, COUNT))  # epochs without improvement before stopping
     tol: float = hyperparameter(Interval(float, 0, None))  # smallest drop in validation loss that counts
     seed: int = hyperparameter(SEED)  # the shuffle's and dropout's seed
-    schedule: Callable[[int, int], float] = field(default_factory=Constant)  # (epoch, epochs) -> lr factor
     # keep the weights of the epoch with the lowest validation loss (early stopping's restore), or the last
     restore_best: bool = hyperparameter(Boolean(), default=True)
 
@@ -71,6 +70,15 @@ def _check_finite(loss: float, name: str, epoch: int, model: MLP, optimizer: Opt
     raise DivergenceError(name, loss, epoch, lr)
 
 
+def _features(X: np.ndarray, model: MLP, name: str) -> np.ndarray:
+    """X as the model's dtype: uint8 pixels scaled by 1/255; another dtype is a TypeError."""
+    if X.dtype == np.uint8:
+        return scale_pixels(X, model.dtype)
+    if X.dtype != model.dtype:
+        raise TypeError(f"{name} is {X.dtype}: fit takes {model.dtype} features, or uint8 pixels 0..255")
+    return X
+
+
 def batch_buffers(X: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Preallocated (x, y) arrays that each batch is gathered into."""
     return np.empty((batch_size, X.shape[1]), X.dtype), np.empty(batch_size, y.dtype)
@@ -84,13 +92,12 @@ def train_epoch(
     order: np.ndarray,
     *,
     batch_size: int,
-    lam: float,
     rng: np.random.Generator | None = None,
     buffers: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, int]:
     """One pass over the rows of X in ``order``; returns (summed loss, correct count).
 
-    Every batch is one ``optimizer.step``, inside one ``optimizer.epoch`` block. Stops at
+    Every batch is one ``model.train_step``, inside one ``optimizer.epoch`` block. Stops at
     the first batch whose loss is not finite and returns that loss.
     """
     x_batch, y_batch = buffers or batch_buffers(X, y, batch_size)
@@ -103,7 +110,7 @@ def train_epoch(
             # mode="clip" (the rows were checked above): take's default mode copies the whole batch first.
             xb = np.take(X, rows, axis=0, out=x_batch[: len(rows)], mode="clip")
             yb = np.take(y, rows, out=y_batch[: len(rows)], mode="clip")
-            batch_loss, batch_correct = optimizer.step(model, xb, yb, lam=lam, rng=rng)
+            batch_loss, batch_correct = model.train_step(xb, yb, optimizer, rng)
             if not math.isfinite(batch_loss):
                 return batch_loss, correct
             loss_sum += batch_loss
@@ -125,9 +132,11 @@ def fit(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     epoch_images: Callable[[], np.ndarray] | None = None,
 ) -> History:
-    """Train ``model`` in place as ``config`` (a FitConfig) says, and return its History.
+    """Train ``model`` in place with ``optimizer`` as ``config`` (a FitConfig) says; return its History.
 
-    Each epoch reshuffles the rows with a generator seeded once from ``config.seed``.
+    ``X_train`` and ``X_val`` are (rows, features) arrays of the model's dtype, or uint8 pixels
+    0..255, which are scaled by 1/255 as the pipeline scales them; ``y_train`` and ``y_val`` are
+    integer class labels. Each epoch reshuffles the rows with a generator seeded once from ``config.seed``.
     Training loss and accuracy are averaged over the epoch's batches as they
     were computed (no second pass over the training set); validation loss and
     accuracy are computed on the weights at the end of the epoch. Training
@@ -136,13 +145,13 @@ def fit(
     ``config.restore_best`` is false: then the last epoch's stay). Without
     validation data (``X_val`` None) the training loss is monitored instead, and the
     records' validation fields are None.
-    ``config.schedule(epoch, config.epochs)`` sets the optimizer's learning-rate factor;
+    ``optimizer.start_epoch(epoch, config.epochs)`` sets each epoch's learning rate (its schedule's);
     ``on_epoch(record)``, if given, sees each epoch's record as it is made;
     ``epoch_images()``, if given, returns the training images of each epoch in place
     of ``X_train`` (distorted copies, row for row, so ``y_train`` still applies).
     """
-    if X_train.dtype != model.dtype or (X_val is not None and X_val.dtype != model.dtype):
-        raise TypeError(f"inputs must be {model.dtype}, got {X_train.dtype} and {getattr(X_val, 'dtype', None)}")
+    X_train = _features(X_train, model, "X_train")
+    X_val = None if X_val is None else _features(X_val, model, "X_val")
     n, batch_size = len(X_train), config.batch_size
     shuffle_rng, dropout_rng = np.random.default_rng(config.seed).spawn(2)
     buffers = batch_buffers(X_train, y_train, batch_size)
@@ -150,7 +159,7 @@ def fit(
     history, waited = History(), 0
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
-        optimizer.factor = config.schedule(epoch, config.epochs)
+        optimizer.start_epoch(epoch, config.epochs)
 
         # Train on every batch of a fresh permutation (of freshly distorted images, if asked).
         X_epoch = X_train if epoch_images is None else epoch_images()
@@ -161,7 +170,6 @@ def fit(
             y_train,
             shuffle_rng.permutation(n),
             batch_size=batch_size,
-            lam=config.lam,
             rng=dropout_rng,
             buffers=buffers,
         )

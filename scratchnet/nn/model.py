@@ -2,25 +2,42 @@
 
 Parameters and their gradients are parallel lists ``[W0, b0, W1, b1, ...]``
 (W has shape (fan_in, fan_out), so a layer is ``a @ W + b``), and ``params``
-always hold the true weights. Training works in buffers allocated once per batch
-size (``Workspace``), so a step allocates no array data. There is one training
-forward and one backward: ``forward`` keeps every activation, ``backward`` walks
-down the layers and hands each layer's gradient to an ``update(i)`` hook, which
-is where optimizers differ (``gradients`` stores them; a fused step applies them
-at once). Inference (``logits``, ``predict``) is cache-free and runs in chunks.
+always hold the true weights (outside an optimizer's epoch block). Training works in
+buffers allocated once per batch size (``Workspace``), so a step allocates no array data.
+``train_step`` is the one training step: the batch's products (kernels/products.py), the
+forward pass keeping every activation, the loss gradient, the finiteness check, then the
+backward pass, which walks down the layers and hands each layer to an ``update(i)`` hook as
+soon as the delta below it is known. The hook is where optimizers differ (optim/): without
+one it stores the gradients in ``grads``; an optimizer applies its update there, inside the
+weight-gradient product where it can. Inference (``logits``, ``predict``) is cache-free and
+runs in chunks.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from functools import partial
+from typing import Any, Protocol
 
 import numpy as np
 
 from .activations import relu_, relu_backward_, softmax
 from .init import he_init
-from .inplace import axpy_, scratch
+from .kernels.products import MatmulProducts, SgemmProducts
 from .losses import LossBuffers, cross_entropy, softmax_cross_entropy_
-from .products import MatmulProducts, SgemmProducts
+
+
+class UpdateRule(Protocol):
+    """What the step needs of an optimizer (optim/base.py): its epoch block, its plan for the step
+    (sgemm or not, the scale of the stored weights, the factor of the loss gradient), the count
+    of a step, and the update of layer i once the delta below it is known."""
+
+    def epoch(self, model: MLP) -> AbstractContextManager[None]: ...
+    def begin(self, model: MLP) -> tuple[Any, float, float]: ...
+    def advance(self) -> None: ...
+    def update_layer(self, products: MatmulProducts, i: int) -> None: ...
 
 
 class Workspace:
@@ -53,7 +70,6 @@ class MLP:
         weights, biases = he_init(self.sizes, np.random.default_rng(seed), dtype)
         self.params: list[np.ndarray] = [p for pair in zip(weights, biases) for p in pair]
         self.grads = [np.zeros_like(p) for p in self.params]
-        self._scratch = scratch(dtype)  # for grads += lambda * W
         self._workspaces: dict[int, Workspace] = {}  # batch size -> Workspace
 
     def __getstate__(self) -> dict:
@@ -90,20 +106,55 @@ class MLP:
         products = work.products.get(kind)
         if products is None or not products.matches(X):
             products = work.products[kind] = (
-                MatmulProducts(self, work, X)
+                MatmulProducts(self.params, work, X)
                 if sgemm is None
-                else SgemmProducts(self, work, np.ascontiguousarray(X), sgemm)
+                else SgemmProducts(self.params, work, np.ascontiguousarray(X), sgemm)
             )
         return products
 
-    # --- training: one forward, one backward ---------------------------------------------
+    # --- training: the one step ----------------------------------------------------------
+
+    def train_step(
+        self, X: np.ndarray, y: np.ndarray, optimizer: UpdateRule | None = None, rng: np.random.Generator | None = None
+    ) -> tuple[float, int]:
+        """Train on one batch: (summed data loss, correct count); with ``optimizer`` None, only fill
+        ``grads`` with the data loss's gradients (losses.py). A batch whose loss is not finite leaves
+        the weights and the optimizer's state as they were. A step outside an ``optimizer.epoch``
+        block is one of its own: the weights are the true ones after it."""
+        if optimizer is None:
+            return self._step(X, y, None, rng)
+        with optimizer.epoch(self):
+            return self._step(X, y, optimizer, rng)
+
+    def _step(
+        self, X: np.ndarray, y: np.ndarray, optimizer: UpdateRule | None, rng: np.random.Generator | None
+    ) -> tuple[float, int]:
+        sgemm, weight_scale, loss_scale = (None, 1.0, 1.0) if optimizer is None else optimizer.begin(self)
+        products = self.products(X, sgemm)
+        logits = self.forward(products, rng, scale=weight_scale)
+        loss, correct = self.loss_gradient(logits, y, products.work, scale=loss_scale)
+        if not math.isfinite(loss):
+            return loss, correct
+        if optimizer is None:
+            update = partial(self.gradient, products)
+        else:
+            optimizer.advance()
+            update = partial(optimizer.update_layer, products)
+        self.backward(products, update, scale=weight_scale)
+        return loss, correct
+
+    def gradient(self, products: MatmulProducts, i: int) -> None:
+        """Layer i's gradients of the data loss into ``grads`` (from ``products``' deltas, times any
+        factor the loss gradient carries)."""
+        products.weight_gradient(i, self.grads[2 * i])
+        np.sum(products.deltas[i], axis=0, out=self.grads[2 * i + 1])
 
     def forward(
         self, products: MatmulProducts, rng: np.random.Generator | None = None, scale: float = 1.0
     ) -> np.ndarray:
         """The training forward pass on ``products``' batch, keeping every activation; returns the
         logits (a buffer reused by the next step). With ``rng`` and dropout > 0, inverted dropout
-        on the hidden layers. ``scale``: the weights are ``scale * params`` (the fused SGD step)."""
+        on the hidden layers. ``scale``: the weights are ``scale * params`` (the fused SGD step's)."""
         work = products.work
         for i in range(self.n_layers):
             z = work.acts[i]
@@ -133,25 +184,6 @@ class MLP:
         gradient of the mean loss with respect to them (losses.py)."""
         correct = self.count_correct(logits, y, work)
         return work.total(softmax_cross_entropy_(logits, y, scale=scale, buffers=work.loss)), correct
-
-    def train_step(
-        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None
-    ) -> tuple[float, int]:
-        """Forward and backward on one batch, filling ``grads``; returns (summed loss, correct count).
-
-        The loss is the data loss (see losses.py); grads include lambda * W on weights, not biases.
-        """
-        products = self.products(X)
-        loss, correct = self.loss_gradient(self.forward(products, rng), y, products.work)
-
-        def store(i):
-            grad_W = products.weight_gradient(i, self.grads[2 * i])
-            if lam:
-                axpy_(grad_W, lam, self.params[2 * i], self._scratch)
-            np.sum(products.deltas[i], axis=0, out=self.grads[2 * i + 1])
-
-        self.backward(products, store)
-        return loss, correct
 
     def dropout_(self, z: np.ndarray, i: int, work: Workspace, rng: np.random.Generator | None) -> None:
         """Inverted dropout on hidden layer i's output z, in place, if rng is given and dropout > 0."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..base.constraints import Interval, hyperparameter
-from ..nn.blas import THREADS
+from ..nn.kernels.blas import THREADS
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ def divergence(error: DivergenceError, train: TrainParams) -> TrainingError:
     rate always, the optimizer's hyperparameters it declared as suspects, and lambda when
     each step's decay overshoots.
     """
-    lr, lam = train.optimizer.lr, train.fit.lam
+    lr, lam = train.optimizer.lr, train.optimizer.weight_decay
     keys = [f"train.lr is {lr}"] + [f"train.{name} is {getattr(train.optimizer, name)}" for name in error.suspects]
     if lr * lam >= 1:  # each step scales W by (1 - lr * lambda): it overshoots zero
         keys.insert(0, f"train.lambda is {lam}: lr x lambda = {lr * lam:g} >= 1 makes the weight decay overshoot")

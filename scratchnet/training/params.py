@@ -2,25 +2,23 @@
 
 The train section's keys are flat (``train.lr``, ``train.momentum``, ``train.step_every``,
 ``train.affine_shift``...), as DVC users write them with ``-S``; each belongs to the class
-that declares it: FitConfig (the loop), an optimizer in OPTIMIZERS, a schedule in
-SCHEDULES, or the Distortion. Every declared key must be in params.yaml, whichever
+that declares it: FitConfig (the loop), an optimizer in OPTIMIZERS (``lr``, ``lambda`` as its
+``weight_decay``, its own keys), a schedule in SCHEDULES (which the optimizer holds), or the
+Distortion. Every declared key must be in params.yaml, whichever
 optimizer or schedule is chosen, so params.yaml stays the one place of every value.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..base.constraints import SEED, Choice, Constraint, Interval, IntList, arguments, declared, hyperparameter
 from ..base.formats import N_CLASSES, N_PIXELS
-from ..nn.blas import THREADS
 from ..nn.fit import FitConfig
-from ..nn.optim import OPTIMIZERS
-from ..nn.optimizer import Optimizer
-from ..nn.schedules import SCHEDULES
+from ..nn.kernels.blas import THREADS
+from ..nn.optim import OPTIMIZERS, SCHEDULES, Optimizer
 from .distort import Distortion
 
 MAX_LAYERS, MAX_UNITS, MAX_WEIGHTS = 16, 16_384, 50_000_000  # ~1 GB of training state at most
@@ -56,12 +54,13 @@ def _merge(into: dict[str, Constraint], cls: type) -> None:
 
 @dataclass(frozen=True)
 class TrainParams:
-    """params.yaml's train section: the loop's settings, the optimizer, the schedule (in ``fit``),
-    the distortions (None: off), the BLAS threads, and every value as params.yaml spells it."""
+    """params.yaml's train section: the loop's settings, the optimizer (its learning rate, schedule
+    and weight decay: the run trains with this very object, and advice reads it), the distortions
+    (None: off), the BLAS threads, and every value as params.yaml spells it."""
 
     SECTION: ClassVar[str] = "train"
     fit: FitConfig
-    optimizer: Optimizer  # a prototype: ``new_optimizer()`` gives a fresh one to step with
+    optimizer: Optimizer
     distortion: Distortion | None
     threads: int
     values: Mapping[str, Any]
@@ -69,7 +68,8 @@ class TrainParams:
     @classmethod
     def keys(cls) -> dict[str, Constraint]:
         keys: dict[str, Constraint] = {}
-        for declaring in (FitConfig, Distortion, *OPTIMIZERS.values(), *SCHEDULES.values()):
+        declaring_classes: list[type] = [FitConfig, Distortion, *OPTIMIZERS.values(), *SCHEDULES.values()]
+        for declaring in declaring_classes:
             _merge(keys, declaring)
         return {
             **keys,
@@ -81,15 +81,11 @@ class TrainParams:
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> TrainParams:
         schedule_class, optimizer_class = SCHEDULES[values["schedule"]], OPTIMIZERS[values["optimizer"]]
-        fit = FitConfig(**arguments(FitConfig, values), schedule=schedule_class(**arguments(schedule_class, values)))
+        schedule = schedule_class(**arguments(schedule_class, values))
         return cls(
-            fit=fit,
-            optimizer=optimizer_class(**arguments(optimizer_class, values)),
+            fit=FitConfig(**arguments(FitConfig, values)),
+            optimizer=optimizer_class(**arguments(optimizer_class, values), schedule=schedule),
             distortion=Distortion.from_values(values),
             threads=values["threads"],
             values=dict(values),
         )
-
-    def new_optimizer(self) -> Optimizer:
-        """A fresh optimizer with this section's hyperparameters, and no state yet."""
-        return dataclasses.replace(self.optimizer)

@@ -12,7 +12,7 @@ import numpy as np
 from ..base.formats import N_CLASSES, N_PIXELS
 from ..nn.fit import History, fit
 from ..nn.model import MLP
-from ..nn.optimizer import Optimizer
+from ..nn.optim import Optimizer
 from .distort import Prefetcher
 from .params import ModelParams, TrainParams
 
@@ -36,16 +36,20 @@ def distorted_epochs(train: TrainParams, X_train: np.ndarray) -> Iterator[Callab
 
 def train_model(
     model: Any,
-    optimizer: Optimizer,
     train: TrainParams,
     X_train: np.ndarray,
     y_train: np.ndarray,
     X_val: np.ndarray,
     y_val: np.ndarray,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    optimizer: Optimizer | Any = None,
 ) -> History:
-    """``fit`` as the train section says, distortions included: what the train stage runs, and what
-    bench and compare run for each side."""
+    """``fit`` as the train section says, distortions included, with the section's optimizer (or
+    ``optimizer``: the PyTorch side's of tools/compare.py): what the train stage runs, and what
+    compare runs for each side. The optimizer steps one model only; a second run of the same
+    section needs a fresh one (``dataclasses.replace(train.optimizer)``)."""
+    if optimizer is None:
+        optimizer = train.optimizer
     with distorted_epochs(train, X_train) as epoch_images:
         return fit(
             model, optimizer, X_train, y_train, X_val, y_val, train.fit, on_epoch=on_epoch, epoch_images=epoch_images

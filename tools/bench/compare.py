@@ -22,7 +22,7 @@ from scratchnet.base.errors import ParamsError
 from scratchnet.base.formats import scale_pixels
 from scratchnet.base.strictjson import dumps
 from scratchnet.config import schema
-from scratchnet.nn.blas import blas_threads
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.sources.idx import fetch_idx, idx_problem
 from scratchnet.sources.registry import Sample
 from scratchnet.splits import SplitParams, split_rows
@@ -55,15 +55,12 @@ def compare(X_train, y_train, X_val, y_val, X_test, y_test, model_params, train,
     model = build_model(model_params)
     net = TorchMLP(model, threads=train.threads)
     torch.manual_seed(train.fit.seed)
-    sides = {
-        "scratchnet": (model, train.new_optimizer()),
-        "pytorch": (net, TorchStep(train.optimizer, net, train.fit.lam)),
-    }
+    sides = {"scratchnet": (model, train.optimizer), "pytorch": (net, TorchStep(train.optimizer, net))}
     runs = {}
     for name, (learner, optimizer) in sides.items():
         on_epoch, taken = snapshots(learner, X_test)
         with blas_threads(train.threads):
-            train_model(learner, optimizer, train, X_train, y_train, X_val, y_val, on_epoch=on_epoch)
+            train_model(learner, train, X_train, y_train, X_val, y_val, on_epoch=on_epoch, optimizer=optimizer)
         runs[name] = taken
     results, seconds = [], {"scratchnet": 0.0, "pytorch": 0.0}
     for (record, weights, predicted), (torch_record, torch_weights, torch_predicted) in zip(*runs.values()):

@@ -47,6 +47,10 @@ class TorchMLP:
         self.params = [a for m in self.linears for a in (m.weight.detach().numpy(), m.bias.detach().numpy())]
         self.dtype = self.params[0].dtype
 
+    def train_step(self, X, y, optimizer, rng=None):
+        """One batch with ``optimizer`` (a TorchStep): (summed loss, correct count), as MLP.train_step."""
+        return optimizer.step(self, X, y)
+
     @property
     def weights(self):
         """The weight matrices in scratchnet's layout (fan_in, fan_out)."""
@@ -69,30 +73,26 @@ class TorchMLP:
 
 
 class TorchStep:
-    """torch.optim's counterpart of the scratchnet ``optimizer``, with L2 ``lam`` on weights only
-    (torch's ``weight_decay`` adds lambda * W to the gradient, as scratchnet's L2 term does)."""
+    """torch.optim's counterpart of the scratchnet ``optimizer`` (which it reads, and never steps):
+    its learning rate and schedule, and its weight decay on the weights only (torch's
+    ``weight_decay`` adds lambda * W to the gradient, as scratchnet's optimizers do)."""
 
-    def __init__(self, optimizer, net, lam):
+    def __init__(self, optimizer, net):
         torch = require_torch()
         if not optimizer.torch_name:
             raise ParamsError(f"{type(optimizer).__name__} declares no PyTorch equivalent (torch_name)")
-        self.base_lr, self.net = optimizer.lr, net
+        self.base_lr, self.schedule, self.net = optimizer.lr, optimizer.schedule, net
         groups = [
-            {"params": [m.weight for m in net.linears], "weight_decay": lam},
+            {"params": [m.weight for m in net.linears], "weight_decay": optimizer.weight_decay},
             {"params": [m.bias for m in net.linears], "weight_decay": 0.0},
         ]
         self.optimizer = getattr(torch.optim, optimizer.torch_name)(groups, **optimizer.torch_arguments())
         self._factor = 1.0
 
-    @property
-    def factor(self):
-        return self._factor
-
-    @factor.setter
-    def factor(self, value):  # fit sets the schedule's factor each epoch
-        self._factor = value
+    def start_epoch(self, epoch, epochs):  # fit sets each epoch's learning rate
+        self._factor = self.schedule(epoch, epochs)
         for group in self.optimizer.param_groups:
-            group["lr"] = self.base_lr * value
+            group["lr"] = self.base_lr * self._factor
 
     @property
     def current_lr(self):
@@ -104,7 +104,7 @@ class TorchStep:
     def state(self):
         return {}
 
-    def step(self, model, X, y, *, lam=0.0, rng=None):
+    def step(self, model, X, y):
         """One batch: (summed loss, correct count), as scratchnet's optimizers return them."""
         torch = require_torch()
         model.net.train()

@@ -18,22 +18,19 @@ import time
 import numpy as np
 
 from scratchnet.base.formats import N_CLASSES, N_PIXELS
-from scratchnet.nn.adam import Adam
-from scratchnet.nn.blas import blas_threads, find_sgemm
 from scratchnet.nn.fit import FitConfig, fit
+from scratchnet.nn.kernels.blas import blas_threads, find_sgemm
 from scratchnet.nn.model import MLP
-from scratchnet.nn.momentum import Momentum
-from scratchnet.nn.schedules import Cosine
-from scratchnet.nn.sgd import SGD
+from scratchnet.nn.optim import SGD, Adam, Cosine, Momentum
 from scratchnet.training.distort import Distortion, Prefetcher
 
 HIDDEN, BATCH, LAM = (512, 256, 128), 64, 0.001
 SIZES = (N_PIXELS, *HIDDEN, N_CLASSES)
 OPTIMIZERS = {
-    "sgd": lambda: SGD(lr=0.001),
-    "momentum": lambda: Momentum(lr=0.001, momentum=0.9),
-    "nesterov": lambda: Momentum(lr=0.001, momentum=0.9, nesterov=True),
-    "adam": lambda: Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8),
+    "sgd": lambda: SGD(lr=0.001, weight_decay=LAM),
+    "momentum": lambda: Momentum(lr=0.001, momentum=0.9, weight_decay=LAM),
+    "nesterov": lambda: Momentum(lr=0.001, momentum=0.9, nesterov=True, weight_decay=LAM),
+    "adam": lambda: Adam(lr=0.001, weight_decay=LAM),
 }
 # The distortions of README's lit-elastic-nodrop experiment: affine and elastic together, the costliest.
 DISTORTION = Distortion(shift=2, rotation=10.0, scale=0.1, shear=10.0, elastic_alpha=34.0, elastic_sigma=4.0)
@@ -50,7 +47,7 @@ class Contender:
             from .reference import TorchMLP, TorchStep
 
             model = TorchMLP(model, threads)
-            self.optimizer = TorchStep(self.optimizer, model, LAM)
+            self.optimizer = TorchStep(self.optimizer, model)
         self.model, self.epochs = model, 0
         self.prefetcher = Prefetcher(DISTORTION, data[0], np.random.default_rng(1)) if distort else None
 
@@ -62,7 +59,7 @@ class Contender:
         """Seconds of one epoch as ``fit`` records it (training and the validation pass)."""
         X, y, X_val, y_val = self.data
         self.epochs += 1
-        config = FitConfig(epochs=1, batch_size=BATCH, lam=LAM, patience=1, tol=0.0, seed=self.epochs)
+        config = FitConfig(epochs=1, batch_size=BATCH, patience=1, tol=0.0, seed=self.epochs)
         images = self.prefetcher.next if self.prefetcher else None
         with blas_threads(self.threads):
             history = fit(self.model, self.optimizer, X, y, X_val, y_val, config, epoch_images=images)
@@ -128,7 +125,7 @@ def step_overhead(batch, repeats=200, rounds=5):
         for _ in range(rounds):
             floor = timed(alone)
             for name, (model, optimizer, _) in steppers.items():
-                samples[name].append(timed(lambda m=model, o=optimizer: o.step(m, X, y, lam=LAM)) - floor)
+                samples[name].append(timed(lambda m=model, o=optimizer: m.train_step(X, y, o)) - floor)
     finally:
         for _, _, block in steppers.values():
             block.__exit__(None, None, None)
@@ -144,21 +141,13 @@ def fast_recipe(side, data, seed=0):
     X, y, X_val, y_val, X_test, y_test = data
     r = FAST_RECIPE
     model = MLP(SIZES, seed=seed)
-    optimizer = Momentum(lr=r["lr"], momentum=r["momentum"], nesterov=True)
+    optimizer = Momentum(lr=r["lr"], momentum=r["momentum"], nesterov=True, weight_decay=r["lam"], schedule=Cosine())
     if side == "pytorch":
         from .reference import TorchMLP, TorchStep
 
         model = TorchMLP(model, r["threads"])
-        optimizer = TorchStep(optimizer, model, r["lam"])
-    config = FitConfig(
-        epochs=r["epochs"],
-        batch_size=r["batch_size"],
-        lam=r["lam"],
-        patience=r["epochs"],
-        tol=0.0,
-        seed=seed,
-        schedule=Cosine(),
-    )
+        optimizer = TorchStep(optimizer, model)
+    config = FitConfig(epochs=r["epochs"], batch_size=r["batch_size"], patience=r["epochs"], tol=0.0, seed=seed)
     with blas_threads(r["threads"]):
         history = fit(model, optimizer, X, y, X_val, y_val, config)
         accuracy = float(np.mean(model.predict(X_test) == y_test))

@@ -28,7 +28,7 @@ from scratchnet.base import boundary
 from scratchnet.base.atomic import write_text
 from scratchnet.base.errors import ParamsError
 from scratchnet.base.strictjson import dumps
-from scratchnet.nn.blas import blas_threads
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.sources.idx import idx_problem
 
 from .runs import OPTIMIZERS, SIZES, Contender, fast_recipe, machine, step_overhead, synthetic

@@ -29,10 +29,10 @@ from scratchnet.base.atomic import write_text
 from scratchnet.base.errors import ParamsError
 from scratchnet.base.formats import N_CLASSES, N_PIXELS
 from scratchnet.base.strictjson import dumps
-from scratchnet.nn.blas import blas_threads
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.nn.model import MLP
 
-from .runs import LAM, OPTIMIZERS, SIZES, machine, per_step_us, products_alone
+from .runs import OPTIMIZERS, SIZES, machine, per_step_us, products_alone
 
 ROOT = str(Path(scratchnet.__file__).parent)
 KEPT = 30  # lines kept per step in the JSON (the rest summed)
@@ -92,7 +92,7 @@ def profile(name: str, batch: int, steps: int, rounds: int = 5) -> dict:
     with optimizer.epoch(model):
 
         def step():
-            optimizer.step(model, X, y, lam=LAM)
+            model.train_step(X, y, optimizer)
 
         for _ in range(10):
             step()
@@ -129,7 +129,7 @@ def profile(name: str, batch: int, steps: int, rounds: int = 5) -> dict:
 
 def is_product(line: dict) -> bool:
     """Whether a profiled line is a matrix product: the sgemm call (blas.py) or an np.matmul."""
-    return line["line"].startswith("scratchnet/nn/blas.py") or "matmul(" in line["source"]
+    return line["line"].startswith("scratchnet/nn/kernels/blas.py") or "matmul(" in line["source"]
 
 
 def where(key: tuple[str, int]) -> str:

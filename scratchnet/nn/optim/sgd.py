@@ -1,8 +1,8 @@
 """Plain SGD, fused into backprop: one step is forward, backward and update, with no gradient kept.
 
-The objective and the update are those of ``model.train_step`` + ``SGD.update``
-(losses.py): ``W <- W - lr * (dL/dW + lambda * W)``, ``b <- b - lr * dL/db``.
-What changes is the order of the work:
+The objective and the update are those of the explicit path (gradients, then ``SGD.update``;
+losses.py): ``W <- W - lr * (dL/dW + lambda * W)``, ``b <- b - lr * dL/db``, lambda the
+optimizer's ``weight_decay``. What changes is the order of the work:
 
 * The learning rate is folded into delta once: the output gradient is
   ``-lr * (p - onehot(y)) / m``; backprop is linear in delta, so each layer's
@@ -13,7 +13,7 @@ What changes is the order of the work:
   the weight-gradient product. During an epoch each weight matrix is kept as
   ``W = s * V``: a float64 scale ``s``, shared by all layers, carries the decay
   exactly (``s <- s * (1 - lr * lambda)`` each step), every product with W is an
-  sgemm with ``alpha = s``, and the update is ``V <- V + (1/s) * a_prev.T @ delta``
+  sgemm with ``alpha = s`` (the step's ``weight_scale``), and the update is ``V <- V + (1/s) * a_prev.T @ delta``
   (sgemm's ``beta = 1``): no pass over the weights besides the product itself.
   Folding the decay into sgemm's ``beta = float32(1 - lr * lambda)`` instead
   would be simpler but wrong: beta is quantized to 2**-24, so at lr 1e-3 a
@@ -25,7 +25,7 @@ What changes is the order of the work:
 * Without that sgemm (another BLAS, another platform, SCRATCHNET_SGD_PATH=numpy,
   or ``SGD(path="numpy")``): ``G = a_prev.T @ delta`` into the gradient buffer,
   then ``W += G - lr * lambda * W`` in one blocked pass (inplace.py).
-* A float64 model takes the explicit path: ``train_step``, then ``update``.
+* A float64 model takes the explicit path: gradients, then ``update``.
 
 The fused paths round differently from the explicit one (and from each other);
 tests/test_fused.py bounds how far. No step allocates array data.
@@ -33,33 +33,30 @@ tests/test_fused.py bounds how far. No step allocates array data.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .inplace import BLOCK, axpy_, decay_add_, scratch
-from .optimizer import Optimizer
+from ..kernels.inplace import BLOCK, axpy_, decay_add_
+from .base import EXPLICIT, Optimizer, StepPlan
 
 RESCALE_BELOW = 0.5  # settle when s falls below this, so V never grows far from W
 
 
 @dataclass(eq=False)
 class SGD(Optimizer):
-    """Plain mini-batch gradient descent: p <- p - lr * g."""
+    """Plain mini-batch gradient descent: p <- p - lr * (g + weight_decay * p), the decay on weights only."""
 
     torch_name = "SGD"
 
     def allocate(self, params: Sequence[np.ndarray]) -> None:
-        self._scratch = scratch(params[0].dtype)
+        super().allocate(params)
         self.scale = 1.0  # W = scale * V during an epoch on the sgemm path
         self._block64 = np.empty(BLOCK, np.float64)
-        self.choose_path(params[0].dtype)
 
-    def apply(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        for p, g in zip(params, grads):
-            axpy_(p, -self.current_lr, g, self._scratch)  # exactly p - lr * g: negation is exact
+    def apply_one(self, p: np.ndarray, g: np.ndarray, k: int) -> None:
+        axpy_(p, -self.current_lr, g, self._scratch)  # exactly p - lr * g: negation is exact
 
     def settle(self) -> None:
         """Fold the scale into the stored weights (W = V, s = 1), rounding each weight once."""
@@ -74,33 +71,34 @@ class SGD(Optimizer):
                 np.copyto(block, exact, casting="same_kind")
         self.scale = 1.0
 
-    def _step(self, model, X, y, lam, rng):
+    def begin(self, model) -> StepPlan:
+        super().begin(model)
         if self.fused is None:
-            return super()._step(model, X, y, lam, rng)
-        lr, params, grads = self.current_lr, model.params, model.grads
-        decay, sgemm = lr * lam, self.sgemm
+            return EXPLICIT
+        self._lr = lr = self.current_lr
+        self._decay = decay = lr * self.weight_decay
+        sgemm = self.sgemm
         if sgemm is not None and not 0 <= decay < 0.5:
-            sgemm = None  # an overshooting decay (the train stage warns): the plain path copes
+            sgemm = None  # an overshooting decay (advice.py names it if the run diverges): the plain path copes
+        self._step_sgemm = sgemm
         if self.scale < RESCALE_BELOW or (sgemm is None and self.scale != 1.0):
             self.settle()
-        products, s = model.products(X, sgemm), self.scale
+        # Forward and backprop with W = s * V; delta = -lr * dLoss/dlogits in place of the logits.
+        return StepPlan(sgemm, self.scale, -lr)
 
-        # Forward; then delta = -lr * dLoss/dlogits in place of the logits.
-        loss, correct = model.loss_gradient(model.forward(products, rng, scale=s), y, products.work, scale=-lr)
-        if not math.isfinite(loss):
-            return loss, correct  # the weights stay as they were
+    def advance(self) -> None:
+        if self.fused is not None:  # the scale after this step's decay; forward and backprop keep the old one
+            self.scale = self.scale * (1.0 - self._decay) if self._step_sgemm is not None else 1.0
 
-        # Backward, each layer updated once the delta below it is known.
-        s_next = s * (1.0 - decay) if sgemm is not None else 1.0
-
-        def update(i):
-            if sgemm is not None:  # both updates inside their products
-                products.accumulate(i, params[2 * i], 1.0 / s_next, 1.0)
-                products.accumulate_bias(i, params[2 * i + 1], 1.0, 1.0)
-            else:
-                decay_add_(params[2 * i], -decay, products.weight_gradient(i, grads[2 * i]), self._scratch)
-                params[2 * i + 1] += products.bias_gradient(i, grads[2 * i + 1])
-
-        model.backward(products, update, scale=s)
-        self.scale = s_next
-        return loss, correct
+    def update_layer(self, products, i: int) -> None:
+        if self.fused is None:
+            return super().update_layer(products, i)
+        model = self.bound()
+        params = model.params
+        if self._step_sgemm is not None:  # both updates inside their products
+            products.accumulate(i, params[2 * i], 1.0 / self.scale, 1.0)
+            products.accumulate_bias(i, params[2 * i + 1], 1.0, 1.0)
+        else:
+            grads = model.grads
+            decay_add_(params[2 * i], -self._decay, products.weight_gradient(i, grads[2 * i]), self._scratch)
+            params[2 * i + 1] += products.bias_gradient(i, grads[2 * i + 1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..base.constraints import Interval, hyperparameter
+from ...base.constraints import Interval, hyperparameter
 
 
 @dataclass(frozen=True)

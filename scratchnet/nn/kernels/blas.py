@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from ..base.constraints import Interval
+from ...base.constraints import Interval
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
 NAMES = ("scipy_cblas_sgemm64_", "cblas_sgemm64_", "scipy_cblas_sgemm", "cblas_sgemm")

@@ -1,6 +1,7 @@
 """Adam (Kingma & Ba, 2015) with bias correction, fused into backprop in one pass per layer.
 
-With ``g = dL/dW + lambda * W`` (L2 on weights only, as PyTorch's Adam with weight_decay):
+With ``g = dL/dW + lambda * W`` (L2 on weights only, lambda the ``weight_decay``, as PyTorch's
+Adam with weight_decay):
 ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
 ``W <- W - lr * m_hat / (sqrt(v_hat) + eps)``, m_hat and v_hat bias-corrected.
 
@@ -13,7 +14,7 @@ L2 term and updates both moments and the weights in preallocated buffers.
 
 Never-lit border pixels' moments decay until they are subnormal, which x86 computes on
 about 100 times slower; an epoch block runs with the CPU flushing subnormals to zero
-(fpu.py). Where that is not available, the pass zeroes values below thresholds far under
+(kernels/fpu.py). Where that is not available, the pass zeroes values below thresholds far under
 anything that moves a prediction instead.
 """
 
@@ -27,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from ..base.constraints import Interval, hyperparameter
-from . import fpu
-from .inplace import Blocks, scratch
-from .optimizer import LEARNING_RATE, Optimizer
+from ...base.constraints import Interval, hyperparameter
+from ..kernels import fpu
+from ..kernels.inplace import Blocks
+from .base import EXPLICIT, LEARNING_RATE, Optimizer, StepPlan
 
 # Without the CPU's flushing: magnitudes set to 0, far below anything that moves a prediction,
 # and far enough above float32's smallest normal (1.2e-38) that products stay normal.
@@ -47,24 +48,27 @@ def _flush(a: np.ndarray, below: float, scratch: np.ndarray, mask: np.ndarray) -
 class Adam(Optimizer):
     """Adam: steps of lr * m_hat / (sqrt(v_hat) + eps) from decaying averages of g and g*g."""
 
-    beta1: float = hyperparameter(DECAY)
-    beta2: float = hyperparameter(DECAY)
-    eps: float = hyperparameter(LEARNING_RATE)  # > 0 and a normal float32, as the learning rate
+    lr: float = hyperparameter(LEARNING_RATE, default=1e-3)
+    beta1: float = hyperparameter(DECAY, default=0.9)
+    beta2: float = hyperparameter(DECAY, default=0.999)
+    eps: float = hyperparameter(LEARNING_RATE, default=1e-8)  # > 0 and a normal float32, as the learning rate
 
     torch_name = "Adam"
 
     def torch_arguments(self) -> dict[str, Any]:
         return {"lr": self.current_lr, "betas": (self.beta1, self.beta2), "eps": self.eps}
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._flushing = False  # inside a block where the CPU flushes subnormals
+
     def allocate(self, params: Sequence[np.ndarray]) -> None:
+        super().allocate(params)
         self.t = 0
         self._m = [np.zeros_like(p) for p in params]  # m / (1 - beta1)
         self._v = [np.zeros_like(p) for p in params]  # v / (1 - beta2)
-        self._scratch = scratch(params[0].dtype)
         self._tiny = np.empty(self._scratch.shape, bool)
-        self._passes: list[Blocks] | None = None
-        self._flushing = False
-        self.choose_path(params[0].dtype)
+        self._passes: list[Blocks] = []
 
     def state(self):
         return {"Adam's first moment": (self._m, ("eps", "beta2")), "Adam's second moment": (self._v, ("eps", "beta2"))}
@@ -86,12 +90,18 @@ class Adam(Optimizer):
             finally:
                 self._flushing = False
 
-    def apply(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        """The explicit update from gradients that already hold the L2 term (they serve as scratch)."""
+    def update(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """The explicit update, one Adam step, from the data loss's gradients (they serve as scratch)."""
         with self._flush_subnormals():
+            self._allocate_once(params)
             self._advance()
-            for p, g, m, v in zip(params, grads, self._m, self._v):
-                self._pass(Blocks(p, g, m, v, scratch=self._scratch), 0.0)
+            self._apply(params, grads)
+
+    def apply_one(self, p: np.ndarray, g: np.ndarray, k: int) -> None:
+        self._pass(Blocks(p, g, self._m[k], self._v[k], scratch=self._scratch), 0.0)
+
+    def advance(self) -> None:
+        self._advance()
 
     def _advance(self) -> None:
         """Count the step; the step size and epsilon for the scaled moments, bias corrections folded in."""
@@ -125,30 +135,26 @@ class Adam(Optimizer):
                 for a in (w, m, v):
                     _flush(a, STATE_FLUSH, s, tiny[: len(s)])
 
-    def _step(self, model, X, y, lam, rng):
+    def begin(self, model) -> StepPlan:
+        super().begin(model)
         if self.fused is None:
-            return super()._step(model, X, y, lam, rng)
-        params, grads, sgemm = model.params, model.grads, self.sgemm
-        if self._passes is None:
+            return EXPLICIT
+        if not self._passes:
             self._passes = [
-                Blocks(p, g, m, v, scratch=self._scratch) for p, g, m, v in zip(params, grads, self._m, self._v)
+                Blocks(p, g, m, v, scratch=self._scratch)
+                for p, g, m, v in zip(model.params, model.grads, self._m, self._v)
             ]
-        passes = self._passes
-        products = model.products(X, sgemm)
-        loss, correct = model.loss_gradient(model.forward(products, rng), y, products.work)
-        if not math.isfinite(loss):
-            return loss, correct  # the weights and moments stay as they were
-        self._advance()
+        return StepPlan(self.sgemm)
 
-        def update(i):
-            if sgemm is not None:
-                products.accumulate(i, grads[2 * i], 1.0, 0.0)
-                products.accumulate_bias(i, grads[2 * i + 1], 1.0, 0.0)
-            else:
-                products.weight_gradient(i, grads[2 * i])
-                products.bias_gradient(i, grads[2 * i + 1])
-            self._pass(passes[2 * i], lam)
-            self._pass(passes[2 * i + 1], 0.0)
-
-        model.backward(products, update)
-        return loss, correct
+    def update_layer(self, products, i: int) -> None:
+        if self.fused is None:
+            return super().update_layer(products, i)
+        grads = self.bound().grads
+        if self.sgemm is not None:
+            products.accumulate(i, grads[2 * i], 1.0, 0.0)
+            products.accumulate_bias(i, grads[2 * i + 1], 1.0, 0.0)
+        else:
+            products.weight_gradient(i, grads[2 * i])
+            products.bias_gradient(i, grads[2 * i + 1])
+        self._pass(self._passes[2 * i], self.weight_decay)
+        self._pass(self._passes[2 * i + 1], 0.0)
