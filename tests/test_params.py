@@ -12,7 +12,7 @@ from scratchnet import params
 from scratchnet.base.errors import ParamsError
 from scratchnet.config import schema
 from scratchnet.splits import SplitParams
-from scratchnet.training.params import TrainParams
+from scratchnet.training.sections import TrainParams
 
 
 @pytest.fixture
