@@ -60,3 +60,29 @@ class Blocks:
 
     def __iter__(self):
         return iter(self.views)
+
+
+def max_norm_(w, c, norms, partial, buffer, scale=1.0):
+    """Project each column of w (a unit's incoming weights, w of shape (fan_in, fan_out)) onto the
+    L2 ball of radius c, in place: a column of norm r > c is multiplied by c / r. The true weights
+    are ``scale * w`` (the fused SGD step's), so the radius on w is c / scale. ``norms`` (float64)
+    and ``partial`` (w's dtype) hold fan_out values, ``buffer`` BLOCK; one pass reads w a block of
+    whole rows at a time, a second one, only if some column is too long, scales it. Returns
+    whether any column was scaled."""
+    rows = max(1, BLOCK // w.shape[1])
+    norms[...] = 0.0
+    for start in range(0, w.shape[0], rows):
+        block = w[start : start + rows]
+        squares = np.multiply(block, block, out=buffer[: block.size].reshape(block.shape))
+        norms += np.add.reduce(squares, axis=0, out=partial)
+    np.sqrt(norms, out=norms)
+    norms *= scale
+    radius = float(c)
+    if norms.max() <= radius:
+        return False
+    np.maximum(norms, radius, out=norms)
+    np.divide(radius, norms, out=norms)  # c / max(r, c): exactly 1 where the column is within the ball
+    np.copyto(partial, norms, casting="same_kind")
+    for start in range(0, w.shape[0], rows):
+        w[start : start + rows] *= partial
+    return True

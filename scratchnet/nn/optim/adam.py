@@ -158,3 +158,4 @@ class Adam(Optimizer):
             products.bias_gradient(i, grads[2 * i + 1])
         self._pass(self._passes[2 * i], self.weight_decay)
         self._pass(self._passes[2 * i + 1], 0.0)
+        self.constrain(i)

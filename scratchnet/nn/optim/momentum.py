@@ -141,3 +141,4 @@ class Momentum(Optimizer):
             else:
                 accumulate(i, velocity[k], 1.0, mu)
                 self._pass(passes[k], decay, "velocity")
+        self.constrain(i)
