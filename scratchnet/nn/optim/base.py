@@ -189,7 +189,9 @@ class Optimizer:
         self._params = list(params)
         self._scratch = scratch(params[0].dtype)
         # max-norm's column norms (float64) and their partial sums, per layer
-        self._norms = [(np.empty(w.shape[1]), np.empty(w.shape[1], w.dtype)) for w in params[0::2]] if self.max_norm else []
+        self._norms = (
+            [(np.empty(w.shape[1]), np.empty(w.shape[1], w.dtype)) for w in params[0::2]] if self.max_norm else []
+        )
         self.choose_path(params[0].dtype)
 
     def choose_path(self, dtype: np.dtype) -> None:
