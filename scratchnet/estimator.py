@@ -12,8 +12,9 @@ divided by the batch size); ``solver`` takes scratchnet's optimizers ("sgd" is p
 "momentum" heavy ball or Nesterov, "adam"); ``schedule`` is a learning-rate schedule of
 ``train.schedule``; ``dropout`` and ``input_dropout`` are the rates of hidden units and of input
 features dropped in training (``model.dropout``, ``model.input_dropout``), ``max_norm`` the
-largest L2 norm of each hidden unit's incoming weights (``train.max_norm``; 0 = off); early stopping restores the weights of the epoch with the lowest
-validation loss (scikit-learn's keeps the best validation accuracy).
+largest L2 norm of each hidden unit's incoming weights (``train.max_norm``; 0 = off); early
+stopping restores the weights of the epoch with the lowest validation loss (scikit-learn's keeps
+the best validation accuracy).
 
 Input: uint8 pixels are divided by 255, as the pipeline scales MNIST; any other numbers are
 taken as they are (float32 inside), so scale them yourself (``MinMaxScaler`` in a ``Pipeline``).

@@ -7,8 +7,8 @@ import pytest
 
 from scratchnet.base.formats import scale_pixels
 from scratchnet.nn import checkpoint
-from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.nn.fit import FitConfig, fit
+from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.nn.model import MLP
 from scratchnet.nn.optim import SGD
 from scratchnet.sources.registry import Sample

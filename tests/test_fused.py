@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tracemalloc
-
 from dataclasses import replace
 
 import numpy as np
