@@ -37,7 +37,7 @@ import numpy as np
 
 from ...base.constraints import Interval, hyperparameter
 from ..kernels.blas import find_sgemm
-from ..kernels.inplace import axpy_, max_norm_, scratch
+from ..kernels.inplace import BLOCK, Blocks, axpy_, max_norm_, row_block, scratch
 from .schedules import Constant
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class Optimizer:
         self._model: MLP | None = None
         self._allocated = False
         self._depth = 0  # how many epoch() blocks are open
+        self._summed: int | None = None  # the layer whose column squares a fused pass has added up
         self.sgemm: Any = None
         self.fused: str | None = None
         self.description = ""
@@ -122,7 +123,27 @@ class Optimizer:
             return
         model = self.bound()
         if i < model.n_layers - 1:
-            max_norm_(model.params[2 * i], self.max_norm, *self._norms[i], self._scratch, self.weight_scale())
+            summed, self._summed = self._summed == i, None
+            w = model.params[2 * i]
+            max_norm_(w, self.max_norm, *self._norms[i], self._scratch, self.weight_scale(), summed)
+
+    def column_squares(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """For a fused pass about to update parameter k: (norms, partial) to add the updated weights'
+        column sums of squares into (``add_column_squares``; its blocks are whole rows, ``row_block``),
+        so that ``constrain`` reads no weight again; None if parameter k is not constrained."""
+        if not self.max_norm or k % 2 or k // 2 >= self.bound().n_layers - 1:
+            return None
+        norms, partial = self._norms[k // 2]
+        norms[...] = 0.0
+        self._summed = k // 2
+        return norms, partial
+
+    def blocks(self, *arrays: np.ndarray) -> Blocks:
+        """A fused pass's blocks over a parameter and its state: whole rows of a weight matrix, so that
+        the pass can add up its columns' squares (``column_squares``)."""
+        return Blocks(
+            *arrays, scratch=self._scratch, block=row_block(arrays[0].shape[-1]) if arrays[0].ndim == 2 else BLOCK
+        )
 
     def weight_scale(self) -> float:
         """The factor between the stored weights and the true ones after this step (1 but for fused SGD)."""
