@@ -2,7 +2,11 @@
 
 import sys
 
-from .predict import cli as predict
+from .base import dependencies
+
+dependencies.explain_missing()  # before anything imports NumPy or Pillow: a plain shell gets one line
+
+from .predict import cli as predict  # noqa: E402
 
 COMMANDS = {"predict": predict.main}
 

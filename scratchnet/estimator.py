@@ -23,6 +23,8 @@ This module alone imports scikit-learn; ``scratchnet.nn`` stays NumPy-only.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
@@ -108,7 +110,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         config = self._checked(
             FitConfig(
                 epochs=self.max_iter,
-                batch_size=self.batch_size,
+                batch_size=self._batch_size(len(X)),
                 patience=self.n_iter_no_change,
                 tol=self.tol,
                 seed=shuffle_seed,
@@ -154,7 +156,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 X,
                 y,
                 rng.permutation(len(X)),
-                batch_size=min(self.batch_size, len(X)),
+                batch_size=self._batch_size(len(X)),
                 rng=rng,
             )
         self.loss_curve_.append(loss / len(X))
@@ -240,6 +242,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             "max_norm": self.max_norm,
         }
         return self._checked(cls(**arguments(cls, values), schedule=self._schedule()))
+
+    def _batch_size(self, n_rows):
+        """``batch_size``, clipped to the training rows with a warning, as scikit-learn's MLPClassifier
+        does (the train stage does the same: docs/reliability.md says why)."""
+        if isinstance(self.batch_size, int) and self.batch_size > n_rows:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n_rows} training rows: clipped", stacklevel=3
+            )
+            return n_rows
+        return self.batch_size
 
     @staticmethod
     def _checked(obj):

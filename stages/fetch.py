@@ -1,5 +1,12 @@
 """Stage fetch: MNIST from the source data.source names -> data/raw/mnist.npz + provenance."""
 
+import os
+import sys
+
+if not __package__:  # run as a file: import as `python -m stages.fetch` does, with its plain-shell line
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import stages  # noqa: F401
+
 import argparse
 
 from scratchnet.base import atomic, boundary

@@ -1,7 +1,13 @@
 """Stage split: data/raw/mnist.npz -> data/split/{train,val,test}.npz, seeded, by split.method."""
 
-import argparse
 import os
+import sys
+
+if not __package__:  # run as a file: import as `python -m stages.split` does, with its plain-shell line
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import stages  # noqa: F401
+
+import argparse
 
 import numpy as np
 

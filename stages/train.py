@@ -1,7 +1,13 @@
 """Stage train: the MLP on data/split -> data/model/model.npz, and the per-epoch record in reports/live (DVCLive)."""
 
-import argparse
 import os
+import sys
+
+if not __package__:  # run as a file: import as `python -m stages.train` does, with its plain-shell line
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import stages  # noqa: F401
+
+import argparse
 
 from scratchnet.base import atomic, boundary
 from scratchnet.base.formats import load_npz

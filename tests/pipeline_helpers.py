@@ -5,6 +5,7 @@ changes are tested too. Commands run the venv's real ``dvc``, with the venv's bi
 first on PATH so ``python`` in dvc.yaml is the venv's python.
 """
 
+import atexit
 import gzip
 import hashlib
 import os
@@ -13,18 +14,22 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import configuration
 import numpy as np
 from ruamel.yaml import YAML
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# The tests' own copy of params.yaml's defaults: tests never read the working tree's params.yaml,
-# which a user edits (test_params checks that it keeps the same keys).
-DEFAULT_PARAMS = Path(__file__).resolve().parent / "default_params.yaml"
+# The tests' configuration (tests/configuration.py) as a params.yaml file, written once per test
+# session: tests never read the working tree's params.yaml, which a user edits.
+_CONFIGURATION_DIR = tempfile.mkdtemp(prefix="scratchnet-tests-")
+atexit.register(shutil.rmtree, _CONFIGURATION_DIR, ignore_errors=True)
+CONFIGURATION_FILE = configuration.write(Path(_CONFIGURATION_DIR) / "params.yaml")
 BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
-STAGES = ("fetch", "split", "train", "evaluate")
+STAGES = ("fetch", "split", "train", "evaluate", "export")
 # The project's tracked files that the pipeline needs (dirs are copied without __pycache__).
 PROJECT_FILES = (
     "scratchnet",
@@ -147,7 +152,7 @@ def make_project_repo(dest, env):
         elif source.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    shutil.copy2(DEFAULT_PARAMS, dest / "params.yaml")
+    shutil.copy2(CONFIGURATION_FILE, dest / "params.yaml")
     repo = Repo(dest, env)
     repo.git("init", "-q")
     if not (dest / ".dvc").is_dir():
@@ -210,4 +215,24 @@ def run_predict(*args):
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def run_python(workspace, argv, limits=None, prefix=(), **env):
+    """``python ARGV`` in ``workspace`` with the project importable, under the resource ``limits``
+    ({resource.RLIMIT_...: value}) and after ``prefix`` (a command that execs it); its output captured."""
+    import resource
+
+    def preexec():
+        for limit, value in (limits or {}).items():
+            resource.setrlimit(limit, (value, value))
+
+    return subprocess.run(
+        [*prefix, sys.executable, *argv],
+        cwd=workspace,
+        env={**subprocess_env(Path(workspace) / ".scratch"), "PYTHONPATH": str(PROJECT_ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=preexec,
     )

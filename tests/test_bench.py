@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT
+from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT
 
-from tools import bench, bench_runs, step_profile
-from tools.pipeline_bench import train_stage_run
-from tools.step_profile import LineClock
+from tools.bench import runs as bench_runs
+from tools.bench import speed as bench
+from tools.bench import step_profile
+from tools.bench.pipeline import train_stage_run
+from tools.bench.step_profile import LineClock
 
 NAMES = ["scratchnet sgd@1", "scratchnet sgd@2", "pytorch sgd@1", "pytorch sgd@2"]
 
@@ -103,7 +105,7 @@ def test_the_overhead_is_measured_for_every_optimizer():
 
 
 def test_the_train_stage_run_reads_its_own_record_and_memory():
-    run = train_stage_run(PROJECT_ROOT, rows=(640, 64), params_path=DEFAULT_PARAMS)
+    run = train_stage_run(PROJECT_ROOT, rows=(640, 64), params_path=CONFIGURATION_FILE)
     assert run["peak_rss_mb"] > 20 and run["epoch_seconds"] > 0
 
 
@@ -144,4 +146,4 @@ def test_a_step_profile_gives_every_line_of_the_step_and_its_products():
         if result["path"].startswith("sgemm"):  # forward, backprop, weight and bias gradients: all sgemm calls
             (call,) = [line for line in lines.values() if line["source"] == "self._function(*self._arguments)"]
             assert call["runs"] == L + (L - 1) + 2 * L
-        assert any(where.startswith(f"scratchnet/nn/{name}.py") for where in lines)
+        assert any(where.startswith(f"scratchnet/nn/optim/{name}.py") for where in lines)

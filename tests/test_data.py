@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openml_cache import write_openml_cache
-from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT, write_idx, write_mnist_idx
+from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT, write_idx, write_mnist_idx
 
 from scratchnet import splits
 from scratchnet.base import atomic
@@ -191,7 +191,7 @@ def run_stage(module, args, cwd, params, **env):
 
 
 def params_text(source="openml", idx_dir=""):
-    text = DEFAULT_PARAMS.read_text(encoding="utf-8")
+    text = CONFIGURATION_FILE.read_text(encoding="utf-8")
     return text.replace("source: openml", f"source: {source}").replace('idx_dir: ""', f'idx_dir: "{idx_dir}"')
 
 

@@ -83,13 +83,12 @@ def test_an_undefined_metric_is_null_with_its_reason_and_json_stays_strict():
         "val": {"accuracy": 0.9, "loss": 0.3},
         "test": {"accuracy": 0.9, "loss": 0.3},
     }
-    summary = metrics.summary(results, best_epoch=3, model_epoch=3, epochs=5)
+    summary = metrics.summary(results, best_epoch=3, model_epoch=3, epochs=5)["model"]
     assert summary["loss_gap"] is None and "training loss is 0" in summary["undefined"]["loss_gap"]
     assert json.loads(dumps(summary))["loss_gap"] is None
     results["train"]["loss"] = 0.1
-    assert metrics.summary(results, 3, 3, 5)["loss_gap"] == pytest.approx(2.0) and "undefined" not in metrics.summary(
-        results, 3, 3, 5
-    )
+    kept = metrics.summary(results, 3, 3, 5)["model"]
+    assert kept["loss_gap"] == pytest.approx(2.0) and "undefined" not in kept
     with pytest.raises(ValueError):
         dumps({"loss": float("nan")})
 

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 
@@ -35,9 +34,10 @@ from pipeline_helpers import (
 
 from scratchnet import params
 from scratchnet.base import atomic
-from scratchnet.base.formats import EPOCH_METRICS
+from scratchnet.base.formats import EPOCH_METRICS, scale_pixels
 from scratchnet.config import schema
 from scratchnet.nn import checkpoint
+from tools.demo.browser import HEADLESS, find_chromium
 
 SPLIT_SIZES = {"train": 4000, "val": 500, "test": 500}  # 5,000 rows, val and test fractions 0.1
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -83,16 +83,17 @@ def test_repro_runs_every_stage(pipeline):
 def test_metrics_json(pipeline):
     repo, _ = pipeline
     metrics = read_json(repo.file("reports/metrics.json"))
+    kept = metrics["model"]  # the kept model's figures, under a key that says so
     for split in ("train", "val", "test"):
-        assert 0 < metrics[split]["accuracy"] <= 1, split
-        assert math.isfinite(metrics[split]["loss"]) and metrics[split]["loss"] > 0, split
+        assert 0 < kept[split]["accuracy"] <= 1, split
+        assert math.isfinite(kept[split]["loss"]) and kept[split]["loss"] > 0, split
     # Better than chance (0.1) by far: the network learned something in EPOCHS epochs.
-    assert metrics["val"]["accuracy"] > 0.5 and metrics["test"]["accuracy"] > 0.5
+    assert kept["val"]["accuracy"] > 0.5 and kept["test"]["accuracy"] > 0.5
     assert metrics["epochs"] == EPOCHS  # patience exceeds the epochs, so none stops early
-    assert 1 <= metrics["best_epoch"] <= metrics["epochs"]
-    train, val = metrics["train"], metrics["val"]
-    assert metrics["accuracy_gap"] == pytest.approx(train["accuracy"] - val["accuracy"], abs=1e-12)
-    assert metrics["loss_gap"] == pytest.approx((val["loss"] - train["loss"]) / train["loss"], rel=1e-9)
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs"] and kept["epoch"] == metrics["best_epoch"]
+    train, val = kept["train"], kept["val"]
+    assert kept["accuracy_gap"] == pytest.approx(train["accuracy"] - val["accuracy"], abs=1e-12)
+    assert kept["loss_gap"] == pytest.approx((val["loss"] - train["loss"]) / train["loss"], rel=1e-9)
 
 
 def live_tables(repo):
@@ -118,16 +119,18 @@ def test_the_live_record(pipeline):
     for name, (_, rows) in tables.items():
         for record, row in zip(records, rows):
             record[name] = float(row[1])
-    latest = read_json(repo.file("reports/live/metrics.json"))
-    assert latest["step"] == latest["epoch"] == metrics["epochs"]
-    # the same names as reports/metrics.json: val.loss, of the latest epoch
+    live = read_json(repo.file("reports/live/metrics.json"))
+    # the latest epoch's figures under latest_epoch: no key of reports/metrics.json
+    assert sorted(live) == ["latest_epoch", "step"] and not set(live) & set(metrics)
+    latest = live["latest_epoch"]
+    assert live["step"] == latest["epoch"] == metrics["epochs"]
     assert latest["val"]["loss"] == records[-1]["val_loss"]
     # The model kept is the best epoch's: its validation loss is the lowest, and it is
     # what evaluate measured on the restored weights.
     best = records[metrics["best_epoch"] - 1]
     assert best["val_loss"] == min(r["val_loss"] for r in records)
-    assert best["val_loss"] == pytest.approx(metrics["val"]["loss"], rel=1e-5)
-    assert best["val_accuracy"] == pytest.approx(metrics["val"]["accuracy"], abs=1e-6)
+    assert best["val_loss"] == pytest.approx(metrics["model"]["val"]["loss"], rel=1e-5)
+    assert best["val_accuracy"] == pytest.approx(metrics["model"]["val"]["accuracy"], abs=1e-6)
 
 
 def test_raw_data_and_provenance(pipeline):
@@ -170,7 +173,7 @@ def test_predictions_csv(pipeline):
     assert np.array_equal(actual, y_test)
     assert predicted.min() >= 0 and predicted.max() <= 9
     metrics = read_json(repo.file("reports/metrics.json"))
-    assert np.mean(actual == predicted) == pytest.approx(metrics["test"]["accuracy"], abs=1e-12)
+    assert np.mean(actual == predicted) == pytest.approx(metrics["model"]["test"]["accuracy"], abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -204,14 +207,61 @@ def test_per_class_json(pipeline):
         assert per_class["test"][str(digit)]["recall"] == pytest.approx(recall, abs=1e-12), digit
 
 
+# --- 1b. the exported model in ONNX Runtime -------------------------------------------------
+
+PROBABILITY_TOLERANCE = 1e-5  # float32: the same sums in another order (ONNX Runtime's Gemm)
+
+
+def test_model_onnx_predicts_as_scratchnet_in_onnx_runtime(pipeline):
+    """On the sample's test split, ONNX Runtime running data/model/model.onnx gives scratchnet's
+    digits, and its probabilities within float32 tolerance; a digit may differ only where scratchnet's
+    two most probable digits are closer than that tolerance."""
+    import onnxruntime
+
+    repo, _ = pipeline
+    model, _ = checkpoint.load(repo.file("data/model/model.npz"))
+    X, _ = load_npz(repo.file("data/split/test.npz"))
+    pixels = scale_pixels(X)  # what predict and the stages feed the network
+    session = onnxruntime.InferenceSession(str(repo.file("data/model/model.onnx")), providers=["CPUExecutionProvider"])
+    probabilities, digits = session.run(["probabilities", "digit"], {"pixels": pixels})
+
+    expected = model.predict_proba(pixels)
+    assert probabilities.dtype == np.float32 and probabilities.shape == expected.shape == (SPLIT_SIZES["test"], 10)
+    assert np.abs(probabilities - expected).max() <= PROBABILITY_TOLERANCE
+    top_two = np.sort(expected, axis=1)[:, -2:]
+    near_tie = top_two[:, 1] - top_two[:, 0] <= 2 * PROBABILITY_TOLERANCE
+    differ = digits != model.predict(pixels)
+    assert not (differ & ~near_tie).any(), np.flatnonzero(differ)
+    assert differ.sum() <= near_tie.sum() and near_tie.sum() < len(X) // 100
+
+
+def test_model_onnx_is_standard_onnx_that_says_what_it_takes_and_whence_it_came(pipeline):
+    import onnx
+
+    repo, _ = pipeline
+    path = str(repo.file("data/model/model.onnx"))
+    onnx.checker.check_model(path, full_check=True)
+    exported = onnx.load(path)
+    _, config = checkpoint.load(repo.file("data/model/model.npz"))
+    assert {node.op_type for node in exported.graph.node} == {"Gemm", "Relu", "Softmax", "ArgMax"}
+    assert [(o.domain, o.version) for o in exported.opset_import] == [("", 13)]
+    [pixels] = exported.graph.input
+    assert pixels.name == "pixels" and pixels.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_value or d.dim_param for d in pixels.type.tensor_type.shape.dim] == ["batch", 784]
+    meta = {p.key: p.value for p in exported.metadata_props}
+    assert meta["run"] == config["run"]
+    assert json.loads(meta["params"]) == {"model": config["model"], "train": config["train"]}
+    assert "divided by 255" in meta["input"] and "pixels" in meta["input"]
+
+
 # --- 2. which stages a change reruns --------------------------------------------------
 
 RERUN_CASES = {
     # case: (params to set, the params.yaml sections `dvc status` reports per stage, stages that run)
     "nothing": (None, {}, set()),
-    "train.lambda": ({"train.lambda": 0.0005}, {"train": {"train"}}, {"train", "evaluate"}),
-    "model.hidden_sizes": ({"model.hidden_sizes": [64]}, {"train": {"model"}}, {"train", "evaluate"}),
-    "split.seed": ({"split.seed": 7}, {"split": {"split"}}, {"split", "train", "evaluate"}),
+    "train.lambda": ({"train.lambda": 0.0005}, {"train": {"train"}}, {"train", "evaluate", "export"}),
+    "model.hidden_sizes": ({"model.hidden_sizes": [64]}, {"train": {"model"}}, {"train", "evaluate", "export"}),
+    "split.seed": ({"split.seed": 7}, {"split": {"split"}}, {"split", "train", "evaluate", "export"}),
     "data": ("idx", {"fetch": {"data"}}, set(STAGES)),
 }
 
@@ -267,19 +317,21 @@ def test_repro_reruns_only_what_a_change_affects(finished_repo, tmp_path, case):
 # README's table (docs/architecture.md): a package edited, the stages `dvc status` then reports.
 # Stages further down run afterwards only if the stage's outputs change.
 STALE = {
-    "scratchnet/__init__.py": {"fetch", "split", "train", "evaluate"},
-    "scratchnet/base/errors.py": {"fetch", "split", "train", "evaluate"},
+    "scratchnet/__init__.py": {"fetch", "split", "train", "evaluate", "export"},
+    "scratchnet/base/errors.py": {"fetch", "split", "train", "evaluate", "export"},
     "scratchnet/config/schema.py": {"fetch", "split", "train", "evaluate"},
     "scratchnet/sources/idx.py": {"fetch"},
     "scratchnet/splits.py": {"split"},
-    "scratchnet/nn/optim.py": {"train", "evaluate"},
+    "scratchnet/nn/optim/sgd.py": {"train", "evaluate"},
+    "scratchnet/nn/model.py": {"train", "evaluate", "export"},
     "scratchnet/training/progress.py": {"train"},
     "scratchnet/report/plots.py": {"evaluate"},
+    "scratchnet/export/onnx.py": {"export"},
     "scratchnet/predict/cli.py": set(),
     "scratchnet/__main__.py": set(),
     "scratchnet/estimator.py": set(),
     "scratchnet/params.py": set(),
-    "tools/bench.py": set(),
+    "tools/bench/speed.py": set(),
 }
 
 
@@ -307,21 +359,22 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
     repo = finished_repo
     repo.commit("pipeline outputs for the first lambda")
     committed = json.loads(repo.git("show", "HEAD:reports/metrics.json").stdout)
-    old_lambda = params.load(path=repo.file("params.yaml")).train.fit.lam
+    old_lambda = params.load(path=repo.file("params.yaml")).train.optimizer.weight_decay
     repo.set_params({"train.lambda": old_lambda * 10})
     repo.dvc("repro")
 
     diff = json.loads(repo.dvc("metrics", "diff", "--json").stdout)
     assert "reports/metrics.json" in diff, diff
     diff = diff["reports/metrics.json"]
-    assert "val.loss" in diff, diff
+    assert "model.val.loss" in diff, diff
     for name, change in diff.items():
-        section, _, key = name.rpartition(".")
-        old = committed[section][key] if section else committed[key]
+        old = committed
+        for part in name.split("."):
+            old = old[part]
         assert change["old"] == pytest.approx(old, abs=1e-12), name
-    val_loss = diff["val.loss"]
+    val_loss = diff["model.val.loss"]
     assert val_loss["old"] != val_loss["new"]
-    assert val_loss["new"] == read_json(repo.file("reports/metrics.json"))["val"]["loss"]
+    assert val_loss["new"] == read_json(repo.file("reports/metrics.json"))["model"]["val"]["loss"]
 
 
 # --- 4. dvc exp run -S --------------------------------------------------------------------
@@ -330,7 +383,7 @@ def test_metrics_diff_after_changing_lambda(finished_repo):
 def test_exp_run_sets_lambda_as_a_number(finished_repo):
     repo = finished_repo
     before = params.load(path=repo.file("params.yaml"))
-    assert before.train.fit.lam != 1e-4
+    assert before.train.optimizer.weight_decay != 1e-4
     repo.dvc("exp", "run", "-S", "train.lambda=1e-4")
 
     show = json.loads(repo.dvc("exp", "show", "--json").stdout)
@@ -344,7 +397,7 @@ def test_exp_run_sets_lambda_as_a_number(finished_repo):
     exp_params = found[0]["params"]["params.yaml"]["data"]
     exp_metrics = found[0]["metrics"]["reports/metrics.json"]["data"]
     assert isinstance(exp_params["train"]["lambda"], float) and exp_params["train"]["lambda"] == 1e-4
-    assert 0 < exp_metrics["val"]["accuracy"] <= 1
+    assert 0 < exp_metrics["model"]["val"]["accuracy"] <= 1
     # The experiment trained with the new lambda, and its results are applied to the workspace.
     _, config = checkpoint.load(repo.file("data/model/model.npz"))
     assert config["train"]["lambda"] == 1e-4
@@ -352,7 +405,7 @@ def test_exp_run_sets_lambda_as_a_number(finished_repo):
 
     # params.yaml as dvc rewrote it: lambda is the float 1e-4, every other value unchanged.
     after = params.load(path=repo.file("params.yaml"))
-    assert isinstance(after.train.fit.lam, float) and after.train.fit.lam == 0.0001
+    assert isinstance(after.train.optimizer.weight_decay, float) and after.train.optimizer.weight_decay == 0.0001
     flat = lambda p: {name: schema.as_dict(getattr(p, name)) for name in params.SECTIONS}
     assert flat(after) == {**flat(before), "train": {**flat(before)["train"], "lambda": 0.0001}}
 
@@ -371,6 +424,7 @@ def test_forced_rerun_is_bit_identical(pipeline, finished_repo):
         "data/raw/mnist.npz",
         "data/split/train.npz",
         "data/model/model.npz",
+        "data/model/model.onnx",
         "reports/metrics.json",
         "reports/per_class.json",
         "reports/predictions.csv",
@@ -495,7 +549,7 @@ def test_interruption_leaves_no_partial_output_and_the_next_repro_is_clean(pipel
 
 # --- 7. offline plots ------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_chromium()
 
 
 def test_offline_plots_page_needs_no_network_and_renders(finished_repo, tmp_path):
@@ -513,13 +567,7 @@ def test_offline_plots_page_needs_no_network_and_renders(finished_repo, tmp_path
     dom = subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *HEADLESS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--virtual-time-budget=15000",

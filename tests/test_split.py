@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from pipeline_helpers import DEFAULT_PARAMS, PROJECT_ROOT, load_npz
+from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT, load_npz
 
 from scratchnet.base import atomic
 from scratchnet.base.errors import DataError
@@ -145,7 +145,7 @@ def test_split_rows_takes_the_function_the_method_names(labels):
 def test_the_default_split_is_the_stratified_one_unchanged(labels):
     """params.yaml's split section gives the parts the stratified split always gave (the split stage's
     outputs stay bit-identical)."""
-    [split] = schema.load(SplitParams, path=str(DEFAULT_PARAMS))
+    [split] = schema.load(SplitParams, path=str(CONFIGURATION_FILE))
     assert split.method == "stratified"
     expected = stratified_split(
         labels, val_fraction=split.val_fraction, test_fraction=split.test_fraction, seed=split.seed
@@ -159,7 +159,7 @@ def test_the_default_split_is_the_stratified_one_unchanged(labels):
 def run_split_stage(tmp_path, X, y, method):
     with atomic.outputs() as out:
         out.save_npz(str(tmp_path / "mnist.npz"), X=X, y=y)
-    text = DEFAULT_PARAMS.read_text(encoding="utf-8")
+    text = CONFIGURATION_FILE.read_text(encoding="utf-8")
     (tmp_path / "params.yaml").write_text(text.replace("method: stratified", f"method: {method}"), encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "stages.split", "mnist.npz", "split"],

@@ -13,14 +13,14 @@ PREVIOUS = '{"previous": "report"}\n'
 CASES = [
     # (tool and arguments, what the directory holds, the error's words)
     (
-        ["bench", "--mnist-dir", "/no/such/mnist"],
+        ["bench.speed", "--mnist-dir", "/no/such/mnist"],
         "nothing",
         "--mnist-dir '/no/such/mnist' (MNIST_DIR): no such directory",
     ),
-    (["bench", "--rounds", "0"], "nothing", "--rounds 0 --contended 2: expected >= 1 and >= 0 rounds"),
-    (["compare", "--epochs", "-3", "--out", "report.json"], "a report", "--epochs -3: expected an integer >= 1"),
+    (["bench.speed", "--rounds", "0"], "nothing", "--rounds 0 --contended 2: expected >= 1 and >= 0 rounds"),
+    (["bench.compare", "--epochs", "-3", "--out", "report.json"], "a report", "--epochs -3: expected an integer >= 1"),
     (
-        ["compare", "--idx-dir", "/no/such/mnist", "--out", "report.json"],
+        ["bench.compare", "--idx-dir", "/no/such/mnist", "--out", "report.json"],
         "a report",
         "--idx-dir '/no/such/mnist' (MNIST_DIR): no such directory",
     ),

@@ -3,15 +3,14 @@
 PyTorch is never a dependency of the library: `make setup-bench` installs it.
 """
 
+import configuration
 import pytest
-from pipeline_helpers import DEFAULT_PARAMS
-from ruamel.yaml import YAML
 
 from scratchnet import params
 from scratchnet.nn.kernels import blas
 
 torch = pytest.importorskip("torch")
-from tools.compare import compare  # noqa: E402  (needs torch)
+from tools.bench.compare import compare  # noqa: E402  (needs torch)
 
 
 @pytest.mark.parametrize("path", ["sgemm", "numpy"])
@@ -27,7 +26,7 @@ def test_same_sgd_and_l2_give_the_same_weights(sample, monkeypatch, path):
         monkeypatch.setattr(blas, "_FOUND", (None, "pure NumPy (test)"))
     elif blas.find_sgemm()[0] is None:
         pytest.skip(f"no sgemm here: {blas.find_sgemm()[1]}")
-    raw = YAML(typ="safe", pure=True).load(DEFAULT_PARAMS.read_text(encoding="utf-8"))
+    raw = configuration.document()
     raw["model"].update(hidden_sizes=[512, 256, 128], init_seed=0, dropout=0.0)
     raw["train"].update(
         optimizer="sgd", schedule="none", lr=0.001, batch_size=64, seed=0, patience=5, **{"lambda": 0.001}
@@ -63,7 +62,7 @@ def test_same_sgd_and_l2_give_the_same_weights(sample, monkeypatch, path):
 def test_same_momentum_nesterov_and_adam_give_the_same_weights(sample, settings, epochs, bound):
     if blas.find_sgemm()[0] is None:
         pytest.skip(f"no sgemm here: {blas.find_sgemm()[1]}")
-    raw = YAML(typ="safe", pure=True).load(DEFAULT_PARAMS.read_text(encoding="utf-8"))
+    raw = configuration.document()
     raw["model"].update(hidden_sizes=[512, 256, 128], init_seed=0, dropout=0.0)
     raw["train"].update(schedule="none", batch_size=64, seed=0, patience=5, **{"lambda": 0.001}, **settings)
     p = params.validate(raw)
@@ -88,7 +87,7 @@ def test_same_momentum_nesterov_and_adam_give_the_same_weights(sample, settings,
 def test_input_dropout_and_max_norm_give_the_same_weights(sample, settings):
     if blas.find_sgemm()[0] is None:
         pytest.skip(f"no sgemm here: {blas.find_sgemm()[1]}")
-    raw = YAML(typ="safe", pure=True).load(DEFAULT_PARAMS.read_text(encoding="utf-8"))
+    raw = configuration.document()
     raw["model"].update(hidden_sizes=[512, 256, 128], init_seed=0, dropout=0.5, input_dropout=0.2)
     raw["train"].update(schedule="none", batch_size=64, seed=0, patience=5, max_norm=1.2, **{"lambda": 1e-3})
     raw["train"].update(settings)

@@ -1,108 +1,33 @@
-"""`make exps`: the experiments of this commit as one compact table, from `dvc.api.exp_show()` rows.
+"""`make exps`: the experiments of this commit (COMMITS=N: of the last N) as one compact table.
 
-Shows the params that differ between the rows, validation and test accuracy and
-loss, the gaps and the best epoch, sorted by validation accuracy; a running
-experiment shows its latest epoch. `make sweep` (tools/sweep.py) writes the same
-table for its runs to reports/sweeps/NAME.md.
+Shows the params that differ between the rows, the kept model's validation and test
+accuracy and loss, its gaps, the best epoch and the epochs run, sorted by validation
+accuracy, with lines under the table defining each column (tools/exp_table.py). A running
+experiment shows its latest epoch's figures, marked as such. `make sweep` (tools/sweep/)
+writes the same table for its runs to reports/sweeps/NAME.md.
 """
 
 import argparse
-import math
+import textwrap
 
-from scratchnet import params
 from scratchnet.base import boundary
 from scratchnet.base.atomic import write_text
 from scratchnet.base.errors import ScratchnetError
 
-METRICS = (
-    ("val acc", "val.accuracy", "percent"),
-    ("test acc", "test.accuracy", "percent"),
-    ("val loss", "val.loss", "number"),
-    ("test loss", "test.loss", "number"),
-    ("acc gap", "accuracy_gap", "points"),
-    ("loss gap", "loss_gap", "percent"),
-    ("best epoch", "best_epoch", "int"),
-    ("epochs", "epochs", "int"),
-)
-LIVE = "reports/live/metrics.json"
-
-
-def rows(revs=None):
-    """`dvc.api.exp_show()` rows (flat dicts) of this commit's experiments and its baseline."""
-    import dvc.api
-    from dvc.exceptions import DvcException
-    from scmrepo.exceptions import SCMError
-
-    try:
-        return dvc.api.exp_show(revs=revs)
-    except (DvcException, SCMError) as e:
-        raise ScratchnetError(
-            f"cannot list experiments here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): "
-            "run it inside a clone of scratchnet that has a commit (`git log` shows one)"
-        ) from None
-
-
-def cell(row, key, path="reports/metrics.json"):
-    """A column's value; DVC prefixes "path:" only where two files share a name. None if absent."""
-    value = row.get(key, row.get(f"{path}:{key}"))
-    return None if value in ("!", "-") else value
-
-
-def _format(value, kind):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        return "" if value is None else str(value)
-    return {
-        "percent": f"{100 * value:.2f}%",
-        "points": f"{100 * value:.2f} pp",
-        "int": f"{value:.0f}",
-        "number": f"{value:.4f}",
-    }[kind]
-
-
-def param_cell(row, key, integers):
-    """A parameter as params.yaml spells it: dvc.api.exp_show hands whole numbers back as floats
-    (2000.0), which keys declared as integers show as integers again."""
-    value = cell(row, key, "params.yaml")
-    if key in integers and isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def table(show):
-    """(header, rows of cells) for the experiment rows of ``show``, best validation accuracy first."""
-    found = [r for r in show if r.get("Experiment") or r.get("rev") == "workspace"]
-    integers = params.integer_keys()
-    differ = [k for k in params.dotted_keys() if len({param_cell(r, k, integers) for r in found}) > 1]
-    header = ["experiment", "state", *differ, *(name for name, _, _ in METRICS)]
-    body = []
-    for r in sorted(found, key=lambda r: -(cell(r, "val.accuracy") or cell(r, "val.accuracy", LIVE) or 0)):
-        state = r.get("State") or ""
-        if state == "Running":
-            state = f"running, epoch {_format(cell(r, 'epoch', LIVE), 'int')}"
-        body.append(
-            [
-                r.get("Experiment") or r.get("rev"),
-                state,
-                *(param_cell(r, k, integers) for k in differ),
-                *(_format(cell(r, key), kind) for _, key, kind in METRICS),
-            ]
-        )
-    return header, body
-
-
-def markdown(header, body):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in body]) + "\n"
+from .exp_table import LEGEND, markdown, rows, running_records, table
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", help="also write the table to this markdown file")
+    parser.add_argument("--commits", type=int, default=1, help="the experiments of this many commits back from HEAD")
     args = parser.parse_args()
-    header, body = table(rows())
+    if args.commits < 1:
+        raise ScratchnetError(f"--commits {args.commits}: expected 1 or more (COMMITS=2 for the last two commits)")
+    header, body = table(rows(commits=args.commits), running_records())
     if not any(any(cell for cell in row[2:]) for row in body):
         raise ScratchnetError("no results to show yet: run the pipeline first (`make sample` or `dvc exp run`)")
-    text = markdown(header, body)
+    text = markdown(header, body) + "\n" + textwrap.fill(LEGEND, 100) + "\n"
     if args.out:
         write_text(args.out, text)
     print(text, end="")

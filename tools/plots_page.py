@@ -125,7 +125,10 @@ def main():
         page = out.directory(args.out)
         done = subprocess.run([dvc, *command, "--html-template", TEMPLATE, "-o", page], capture_output=True, text=True)
         if done.returncode or not os.path.isfile(os.path.join(page, "index.html")):
-            raise ScratchnetError(f"`dvc {' '.join(command)}` failed:\n{done.stdout}{done.stderr}")
+            said = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+            said = [line for line in said if not line.startswith(("Having any troubles?", "<http"))]
+            hint = " (REVS names experiments or commits: `make exps` lists them)" if args.revs else ""
+            raise ScratchnetError(f"`dvc {' '.join(command)}` failed: {' / '.join(said[-4:]) or 'no message'}{hint}")
     print(f"plots: {os.path.join(args.out, 'index.html')} (offline: Vega inlined, no CDN)")
 
 

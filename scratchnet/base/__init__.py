@@ -1,3 +1,3 @@
 """The ground floor every other package may use: errors, hyperparameter constraints, the
-formats stages hand each other, the bounded .npz reader, all-or-nothing outputs, the BLAS
-thread setting and the error boundary of every entry point. NumPy and the standard library only."""
+formats stages hand each other, the bounded .npz reader, strict JSON, all-or-nothing outputs
+and the error boundary of every entry point. NumPy and the standard library only."""

@@ -12,8 +12,11 @@ and a documented exit code:
 
 The line goes to standard error, or to standard output where standard error is closed or
 full; text that an output's encoding cannot hold (a file name in the C locale) is written
-with backslash escapes. Writing to a closed or full standard output is an error like any
-other. Anything else is a bug in scratchnet and keeps its traceback. SIGTERM and SIGHUP
+with backslash escapes. Standard error carries only progress and diagnostics, a courtesy: closed
+or full, it takes what it is given and drops it, so that the work goes on (and says nothing
+of it but through the error line, if one comes). Standard output carries what an entry point
+produces (predictions, a table, a stage's summary): writing to it closed or full is an error
+like any other. Anything else is a bug in scratchnet and keeps its traceback. SIGTERM and SIGHUP
 are turned into an exception like Ctrl-C, so output sets remove their temporary files; one
 that lands where Python cannot raise it (a weakref callback or a finalizer, which would print
 "Exception ignored" and carry on) is delivered again to the main code.
@@ -63,6 +66,39 @@ def describe_os_error(e: OSError) -> str:
     return f"{where}: {e.strerror or e} ({advice})"
 
 
+# SQLite's primary result codes that say the machine refused (DVC and DVCLive keep their state in SQLite).
+SQLITE_ADVICE = {
+    3: "permission denied: check the permissions of the repository's .dvc/tmp and DVC's site cache",
+    5: "the database is busy: another DVC command holds it; wait for it and run again",
+    6: "the database is locked: another DVC command holds it; wait for it and run again",
+    7: "out of memory: close other programs, or use a machine with more memory",
+    8: "a read-only database: check the permissions of the repository's .dvc/tmp and DVC's site cache",
+    10: "an input/output error from the device: check the disk",
+    13: "the disk is full: free some space and run again",
+    14: "too many open files (raise the limit: ulimit -n), or a directory that cannot be written",
+}
+
+
+def describe_environment(e: BaseException) -> str | None:
+    """The machine behind an exception a dependency raised on our behalf, or None (a bug: keep the
+    traceback): an OSError with a known errno anywhere in its chain (its causes and contexts), or
+    SQLite's refusal (sqlite3.OperationalError: too many open files, a full disk, a locked database)."""
+    seen: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in ADVICE:
+            return describe_os_error(cause)
+        code = getattr(cause, "sqlite_errorcode", None)
+        if type(cause).__module__ == "sqlite3" and isinstance(code, int) and code & 0xFF in SQLITE_ADVICE:
+            advice = SQLITE_ADVICE[code & 0xFF]
+            if code & 0xFF == 14 and hasattr(os, "sysconf"):
+                advice = advice.replace("ulimit -n", f"ulimit -n, now {os.sysconf('SC_OPEN_MAX')}")
+            return f"a dependency's SQLite database: {cause} ({advice})"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]|\n(?!  )")
 
 
@@ -82,7 +118,11 @@ def error_line(message: object) -> str:
 
 def say(line: str) -> bool:
     """Write ``line`` to standard error, or standard output if that fails; whether it was written."""
-    for stream in (sys.stderr, sys.stdout):
+    # The stream underneath the boundary's standard error, even where a dependency wrapped it since
+    # (DVC's colorama does): a wrapper would swallow the line as it swallows progress.
+    courtesy = _courtesy[-1] if _courtesy else None
+    stderr = courtesy.stream if courtesy is not None and sys.stderr is not None else sys.stderr
+    for stream in (stderr, sys.stdout):
         try:
             if stream is not None:
                 print(line, file=stream, flush=True)
@@ -95,6 +135,45 @@ def say(line: str) -> bool:
 def fail(message: object, code: int = 1) -> int:
     say(error_line(message))
     return code
+
+
+class _Courtesy:
+    """Standard error as everything inside the boundary sees it (progress, warnings, a dependency's
+    log): when the stream underneath is closed or full, writes are dropped rather than raised,
+    and it is no terminal. ``stream`` is the stream underneath (None: closed at start), to which
+    the error line itself is written (say)."""
+
+    def __init__(self, stream: Any):
+        self.stream, self.failed = stream, stream is None
+
+    def write(self, text: str) -> int:
+        if not self.failed:
+            try:
+                return self.stream.write(text)
+            except (OSError, ValueError):  # full, closed, or detached
+                self.failed = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.failed = True
+
+    def isatty(self) -> bool:
+        try:
+            return not self.failed and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name: str) -> Any:
+        if self.stream is None:
+            raise AttributeError(name)
+        return getattr(self.stream, name)
+
+
+_courtesy: list[_Courtesy] = []  # the boundaries entered, innermost last (tests enter them in-process)
 
 
 class _ClosedStream:
@@ -140,6 +219,9 @@ def _prepare_streams() -> None:
         if reconfigure is not None:
             with contextlib.suppress(OSError, ValueError):
                 reconfigure(errors="backslashreplace")
+    if not isinstance(sys.stderr, _Courtesy):
+        sys.stderr = _Courtesy(sys.stderr)
+    _courtesy.append(sys.stderr)
     if sys.stdout is None:
         sys.stdout = _ClosedStream()
     elif not isinstance(sys.stdout, (_NamedStream, _ClosedStream)):
@@ -170,7 +252,7 @@ def guarded(main: Callable[..., int | None], *args: Any) -> int:
     """Call ``main(*args)`` inside the boundary; return the exit code (main's own, or 0). The
     streams and hooks are as they were afterwards (the boundary may be entered in-process, as
     tests do)."""
-    stdout, hook = sys.stdout, sys.unraisablehook
+    stdout, stderr, hook = sys.stdout, sys.stderr, sys.unraisablehook
     _prepare_streams()
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
@@ -179,7 +261,8 @@ def guarded(main: Callable[..., int | None], *args: Any) -> int:
     try:
         return _guarded(main, *args)
     finally:
-        sys.stdout, sys.unraisablehook = stdout, hook
+        sys.stdout, sys.stderr, sys.unraisablehook = stdout, stderr, hook
+        _courtesy.pop()
 
 
 def _guarded(main: Callable[..., int | None], *args: Any) -> int:
@@ -206,6 +289,11 @@ def _guarded(main: Callable[..., int | None], *args: Any) -> int:
     except KeyboardInterrupt:
         say("interrupted: no partially written file was left behind")
         return 130
+    except Exception as e:  # a dependency's own exception around the machine's refusal, or a bug
+        line = describe_environment(e)
+        if line is None:
+            raise
+        return fail(line)
 
 
 def run(main: Callable[..., int | None], *args: Any) -> None:

@@ -15,9 +15,11 @@ from .npz import read_npz
 N_PIXELS = 784  # 28 x 28
 N_CLASSES = 10
 # The train stage's per-epoch record, which evaluate reads back for its curves: each of fit's
-# record fields and its name in DVCLive's record (reports/live/metrics.json holds the latest epoch
-# as {"train": {"loss": ...}, "val": {"accuracy": ...}}, the same names as reports/metrics.json,
-# and reports/live/plots/metrics/train/loss.tsv ... one row per epoch).
+# record fields and its DVCLive name, which is its curve's file (reports/live/plots/metrics/train/loss.tsv
+# ..., one row per epoch). reports/live/metrics.json holds the latest epoch's values under
+# LATEST_EPOCH ({"latest_epoch": {"epoch": 7, "train": {"loss": ...}, "val": {...}, "seconds": ...}}),
+# and reports/metrics.json the kept model's under KEPT_MODEL ({"model": {"val": {"accuracy": ...}}}):
+# one key, one quantity, in every metrics file that `dvc metrics diff` and `dvc exp show` read.
 EPOCH_METRICS = {
     "train_loss": "train/loss",
     "train_accuracy": "train/accuracy",
@@ -25,6 +27,8 @@ EPOCH_METRICS = {
     "val_accuracy": "val/accuracy",
     "seconds": "seconds",
 }
+LATEST_EPOCH = "latest_epoch"
+KEPT_MODEL = "model"
 # The record's file naming the training run it belongs to, which the model file names too: evaluate
 # refuses a record and a model of different runs.
 RUN_FILE = "run.json"

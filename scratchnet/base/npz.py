@@ -4,8 +4,8 @@ becomes one error naming it, and what to do.
 Each array's header (shape and dtype) is read and checked before the array is:
 a small file whose header claims billions of rows is refused, not allocated. Every
 decoder's failure (zip structure, deflate data, the .npy header) is the same error:
-a pipeline file that cannot be read is most often a damaged copy in DVC's cache, which
-`dvc checkout --relink` or rerunning the stage that writes it replaces.
+a pipeline file that cannot be read is most often a damaged copy in DVC's cache, and the
+error gives the command that replaces it (dvccache.py).
 """
 
 import errno
@@ -14,10 +14,10 @@ import zlib
 
 import numpy as np
 
+from .dvccache import remedy
 from .errors import ScratchnetError
 
 MAX_ARRAY_BYTES = 1 << 30  # 1 GiB per array: full MNIST is 55 MB, the reference model 2.3 MB
-REMEDY = "if DVC wrote it, restore it with `dvc checkout --relink PATH` or rerun its stage (`dvc repro -f STAGE`)"
 
 
 def _header(archive, name):
@@ -65,9 +65,9 @@ def read_npz(path, error, kind, max_bytes=MAX_ARRAY_BYTES):
     except OSError as e:
         if machine_fault(e):
             raise  # the machine (permissions, a directory, a disk error): the entry point says so
-        raise error(f"{path}: not a readable .npz {kind} file ({describe(e)}); {REMEDY}") from None
+        raise error(f"{path}: not a readable .npz {kind} file ({describe(e)}); {remedy(path)}") from None
     except Exception as e:  # every decoder's failure on these bytes: zip, deflate, lzma, bzip2, the .npy header
-        raise error(f"{path}: not a readable .npz {kind} file ({describe(e)}); {REMEDY}") from None
+        raise error(f"{path}: not a readable .npz {kind} file ({describe(e)}); {remedy(path)}") from None
 
 
 def machine_fault(e: OSError) -> bool:

@@ -15,9 +15,12 @@ DVC tracks the params each stage declares.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..base import atomic
+from ..base.boundary import say
 from ..base.constraints import Constraint, Invalid, declared, short
 from ..base.errors import ParamsError
 from . import yamlfile
@@ -108,34 +111,53 @@ UNDO = "fix it, or return to the committed values with `git checkout params.yaml
 
 
 class Loaded(list):
-    """The sections a stage read (unpack them as a list), and ``verify()``: that params.yaml still
-    holds what they were built from. A stage verifies before its outputs replace the previous ones,
-    so that DVC never records params beside outputs made from others (params.yaml edited, or
-    `git stash`ed, while the stage ran)."""
+    """The sections a stage read (unpack them as a list); ``values``, what they mean as params.yaml
+    spells them (the same for ``lr: "0.001"`` and ``lr: 0.001``: whatever names a run or goes
+    into an output is built from these, so the two give byte-identical outputs); and ``verify()``.
 
-    def __init__(self, sections: list[Any], path: str, raw: dict[str, Any]):
+    A stage verifies, before its outputs replace the previous ones, that params.yaml still holds
+    what its sections were built from, so that DVC never records params beside outputs made from
+    others. If params.yaml changed while the stage ran (an editor, `git stash`, or a second `dvc exp
+    run -S` that DVC rewrites params.yaml for before its lock refuses it), the run is kept: the
+    changed file is moved to ``params.yaml.changed``, params.yaml gets back the text the stage read,
+    and the stage finishes, so DVC records the params the outputs were made from."""
+
+    def __init__(self, sections: list[Any], path: str, raw: dict[str, Any], text: str | None = None):
         super().__init__(sections)
-        self.path, self.raw = path, raw
+        self.path, self.raw, self.text = path, raw, text
+        self.values = {s.SECTION: as_dict(s) for s in sections}
 
     def verify(self) -> None:
         try:
-            now = yamlfile.read(self.path)
-        except ParamsError as e:
-            now, reason = None, str(e)
-        else:
-            reason = "it changed"
+            now, now_text = yamlfile.read_with_text(self.path)
+        except ParamsError:
+            now, now_text = None, None
         names = [s.SECTION for s in self]
-        if not isinstance(now, dict) or any(now.get(n) != self.raw.get(n) for n in names):
-            changed = [n for n in names if not isinstance(now, dict) or now.get(n) != self.raw.get(n)]
+        changed = [n for n in names if not isinstance(now, dict) or now.get(n) != self.raw.get(n)]
+        if not changed:
+            return
+        if self.text is None:
             raise ParamsError(
-                f"{self.path}: {reason} while this stage ran (section {', '.join(changed)}); its outputs were "
+                f"{self.path}: it changed while this stage ran (section {', '.join(changed)}); its outputs were "
                 "not written, so DVC records nothing that disagrees with params.yaml: run the stage again "
                 "(`dvc repro`)"
             )
+        aside = f"{self.path}.changed"
+        if now_text is not None:
+            atomic.write_text(aside, now_text)
+        elif os.path.lexists(self.path):
+            os.replace(self.path, aside)
+        atomic.write_text(self.path, self.text)
+        say(
+            f"note: {self.path} changed while this stage ran (section {', '.join(changed)}): by an editor, "
+            "`git stash`, or a second `dvc exp run` that DVC's lock refused after rewriting params.yaml. "
+            f"This run keeps the values it read: {self.path} holds them again, so DVC records them with its "
+            f"outputs; the changed file is {aside} (`mv {aside} {self.path}` once this run is over)"
+        )
 
 
 def load(*section_classes: Any, path: str = "params.yaml") -> Loaded:
     """Read ``path`` and build ``section_classes``; ParamsError if anything is wrong."""
-    raw = yamlfile.read(path)
+    raw, text = yamlfile.read_with_text(path)
     sections = validate(raw, *section_classes, where=path)
-    return Loaded(sections, path, {c.SECTION: raw[c.SECTION] for c in section_classes})
+    return Loaded(sections, path, {c.SECTION: raw[c.SECTION] for c in section_classes}, text)

@@ -17,6 +17,11 @@ MAX_FILE_BYTES = 1 << 20  # a params.yaml larger than 1 MiB is not a params file
 
 def read(path: str) -> Any:
     """The parsed contents of the YAML file at ``path``."""
+    return read_with_text(path)[0]
+
+
+def read_with_text(path: str) -> tuple[Any, str]:
+    """(the parsed contents, the text) of the YAML file at ``path``."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -32,8 +37,9 @@ def read(path: str) -> Any:
             f"(at most {MAX_FILE_BYTES:,}); is it the right file?"
         )
     try:
-        with open(path, encoding="utf-8") as f:
-            return YAML(typ="safe", pure=True).load(f)
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+        return YAML(typ="safe", pure=True).load(text), text
     except UnicodeDecodeError as e:
         raise ParamsError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8") from None
     except YAMLError as e:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,8 +28,16 @@ from .init import he_init
 from .kernels.products import MatmulProducts, SgemmProducts
 from .losses import LossBuffers, cross_entropy, softmax_cross_entropy_
 
-if TYPE_CHECKING:
-    from .optim.base import Optimizer
+
+class UpdateRule(Protocol):
+    """What the step needs of an optimizer (optim/base.py): its epoch block, its plan for the step
+    (sgemm or not, the scale of the stored weights, the factor of the loss gradient), the count
+    of a step, and the update of layer i once the delta below it is known."""
+
+    def epoch(self, model: MLP) -> AbstractContextManager[None]: ...
+    def begin(self, model: MLP) -> tuple[Any, float, float]: ...
+    def advance(self) -> None: ...
+    def update_layer(self, products: MatmulProducts, i: int) -> None: ...
 
 
 class Workspace:
@@ -119,7 +128,7 @@ class MLP:
     # --- training: the one step ----------------------------------------------------------
 
     def train_step(
-        self, X: np.ndarray, y: np.ndarray, optimizer: Optimizer | None = None, rng: np.random.Generator | None = None
+        self, X: np.ndarray, y: np.ndarray, optimizer: UpdateRule | None = None, rng: np.random.Generator | None = None
     ) -> tuple[float, int]:
         """Train on one batch: (summed data loss, correct count); with ``optimizer`` None, only fill
         ``grads`` with the data loss's gradients (losses.py). A batch whose loss is not finite leaves
@@ -131,7 +140,7 @@ class MLP:
             return self._step(X, y, optimizer, rng)
 
     def _step(
-        self, X: np.ndarray, y: np.ndarray, optimizer: Optimizer | None, rng: np.random.Generator | None
+        self, X: np.ndarray, y: np.ndarray, optimizer: UpdateRule | None, rng: np.random.Generator | None
     ) -> tuple[float, int]:
         sgemm, weight_scale, loss_scale = (None, 1.0, 1.0) if optimizer is None else optimizer.begin(self)
         products = self.products(self.drop_inputs(X, rng), sgemm)

@@ -155,8 +155,8 @@ def main(argv=None):
     parser.add_argument(
         "--show",
         metavar="DIR",
-        help="write the 28x28 image the network saw for each input to DIR/<input's file name>.png "
-        "(-2, -3, ... added where names repeat)",
+        help="write the 28x28 image the network saw for each input to DIR/<input's file name>.png, "
+        f"drawn {SHOW_SCALE}x larger ({28 * SHOW_SCALE}x{28 * SHOW_SCALE} pixels; -2, -3, ... where names repeat)",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or .npy arrays")
     args = parser.parse_args(argv)

@@ -12,6 +12,8 @@ OSError with an errno (no read permission, a disk error) is about the machine,
 not the file's contents: it is left to the caller, which names the file.
 """
 
+import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -22,26 +24,28 @@ from ..base.npz import machine_fault
 INK = 0.12  # fraction of the brightest pixel above which a pixel counts as ink
 FLAT = 2  # gray levels: a border with 90% of its pixels this close to its median is a flat background
 MAX_PIXELS = 40_000_000  # width x height of the largest picture read; checked before the picture is decoded
-_TOO_BIG = f"is more than the {MAX_PIXELS:,} pixels this reads; scale the picture down"
 
 
-def read_image(path):
+def read_image(source, where=None, max_pixels=MAX_PIXELS):
     """A grayscale float array (0..255) from any image file Pillow reads, as a person sees the picture.
 
-    The EXIF orientation is applied; alpha and a transparent colour are composited on white; 16-bit,
-    32-bit integer and float pixels are scaled by their range (see _deep_gray). A picture of more
-    than MAX_PIXELS pixels is refused before it is decoded.
+    ``source`` is a path or a binary file (the demo's uploads); messages name ``where`` (by default
+    ``source``). The EXIF orientation is applied; alpha and a transparent colour are composited on
+    white; 16-bit, 32-bit integer and float pixels are scaled by their range (see _deep_gray). A
+    picture of more than ``max_pixels`` pixels is refused before it is decoded.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    path = source if where is None else where
+    too_big = f"is more than the {max_pixels:,} pixels this reads; scale the picture down"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a decoder's complaints (corrupt EXIF...) are not the user's output
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:  # reads the header only
+            with _opened(source) as file, Image.open(file) as image:  # reads the header only
                 width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise InputError(f"{path}: {width} x {height} pixels {_TOO_BIG}")
+                if width * height > max_pixels:
+                    raise InputError(f"{path}: {width} x {height} pixels {too_big}")
                 if width * height == 0:
                     raise InputError(f"{path}: the picture is {width} x {height} pixels, it has none")
                 image.load()
@@ -52,7 +56,7 @@ def read_image(path):
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         # Raised by Image.open itself, before the size check above, for sizes beyond Pillow's own limit.
         raise InputError(
-            f"{path}: more than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels, which {_TOO_BIG}"
+            f"{path}: more than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels, which {too_big}"
         ) from None
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image file Pillow can read (PNG, JPEG, ...)") from None
@@ -64,6 +68,15 @@ def read_image(path):
         raise
     except Exception as e:  # every way Pillow's decoders fail on these bytes
         raise InputError(f"{path}: the image cannot be decoded ({type(e).__name__}: {str(e)[:200]})") from None
+
+
+def _opened(source):
+    """``source`` to read a picture from: a path opened here, a file object as it is. Pillow is never
+    given a name: it memory-maps an uncompressed TIFF it opens by name, and then drops a transposing
+    EXIF orientation (Pillow 13.0)."""
+    if isinstance(source, (str, os.PathLike)):
+        return open(source, "rb")
+    return contextlib.nullcontext(source)
 
 
 def _gray(image, path):

@@ -1,3 +1,3 @@
-"""What the evaluate stage reports: params.yaml's evaluate section, metrics, figures, PCA, and
-the trained model and per-epoch record read back. The train stage never imports it, so
-changing a figure never retrains a model."""
+"""What the evaluate stage reports: ``evaluation.evaluate`` computes a trained model's metrics and
+figures (params.yaml's evaluate section, metrics, plots, PCA, the model file and per-epoch record read
+back). The train stage never imports it, so changing a figure never retrains a model."""

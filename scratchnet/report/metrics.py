@@ -1,8 +1,9 @@
-"""Classification metrics computed from labels and predicted probabilities."""
+"""Classification metrics from the labels and the model's predictions (classes or probabilities), and
+the summary that reports/metrics.json holds."""
 
 import numpy as np
 
-from ..base.formats import N_CLASSES
+from ..base.formats import KEPT_MODEL, N_CLASSES
 
 
 def confusion_matrix(y_true, y_pred, n_classes=N_CLASSES):
@@ -48,22 +49,18 @@ def reliability(y_true, proba, n_bins):
 
 
 def summary(results, best_epoch, model_epoch, epochs):
-    """reports/metrics.json: {train, val, test: {accuracy, loss, ...}}, the epochs, and the gaps.
+    """reports/metrics.json: the kept model's figures under "model" ({train, val, test: {accuracy,
+    loss, ...}}, the gaps, the epoch whose weights it holds), and the run's best_epoch and epochs.
 
+    accuracy_gap = train accuracy - val accuracy; loss_gap = (val loss - train loss) / train loss,
+    the original notebook's "loss gap" (how far validation loss sits above training loss).
     A ratio without a denominator is null, with the reason under "undefined", so the
     file stays strict JSON and no one compares a made-up number.
     """
     train, val = results["train"], results["val"]
-    out = {
-        **results,
-        "best_epoch": best_epoch,
-        "model_epoch": model_epoch,
-        "epochs": epochs,
-        "accuracy_gap": train["accuracy"] - val["accuracy"],
-        "loss_gap": None,
-    }
+    model = {**results, "epoch": model_epoch, "accuracy_gap": train["accuracy"] - val["accuracy"], "loss_gap": None}
     if train["loss"] > 0:
-        out["loss_gap"] = (val["loss"] - train["loss"]) / train["loss"]
+        model["loss_gap"] = (val["loss"] - train["loss"]) / train["loss"]
     else:
-        out["undefined"] = {"loss_gap": "the training loss is 0, so the relative gap has no denominator"}
-    return out
+        model["undefined"] = {"loss_gap": "the training loss is 0, so the relative gap has no denominator"}
+    return {KEPT_MODEL: model, "best_epoch": best_epoch, "epochs": epochs}

@@ -1,4 +1,5 @@
-"""PNG figures: training curves, confusion matrix, and what the network learned."""
+"""PNG figures: training curves, the confusion matrix, what the network learned (first-layer
+features, the last hidden layer's embedding), the misclassified digits and the reliability diagram."""
 
 import os
 
@@ -110,17 +111,21 @@ def worst_mistakes(y_true, proba, n):
 def embedding(points, labels, path, title):
     """A 2-D scatter of points coloured by digit. The title adds how many points there are and
     how well the plane alone separates the digits (the share of points nearest their own digit's
-    centre), so a blob on few digits says what it is."""
+    centre), so a blob on few digits says what it is. Points with a single component (a layer of
+    one unit, a single digit) are drawn on a line, and the title says so."""
     fig, ax = plt.subplots(figsize=(6, 5.4))
     cmap = plt.get_cmap("tab10")
+    flat = points.shape[1] < 2
+    second = np.zeros(len(points)) if flat else points[:, 1]
     for digit in range(10):
         mine = labels == digit
-        ax.scatter(points[mine, 0], points[mine, 1], s=3, alpha=0.5, color=cmap(digit), label=str(digit))
+        ax.scatter(points[mine, 0], second[mine], s=3, alpha=0.5, color=cmap(digit), label=str(digit))
     separated = nearest_centre_share(points, labels)
+    note = "; a single principal component (no second to draw)" if flat else ""
     ax.set(
         xlabel="principal component 1",
-        ylabel="principal component 2",
-        title=f"{title}\n{len(labels):,} digits; {100 * separated:.0f}% lie nearest their own digit's centre",
+        ylabel="(none)" if flat else "principal component 2",
+        title=f"{title}\n{len(labels):,} digits; {100 * separated:.0f}% lie nearest their own digit's centre{note}",
     )
     ax.legend(markerscale=4, fontsize=7, title="digit", loc="best")
     _save(fig, path)

@@ -1,5 +1,6 @@
 """The train stage's model file as evaluate reads it: a digit classifier whose configuration
-records its best epoch and how many epochs ran."""
+records its best epoch, the epoch whose weights it holds, how many epochs ran, its init seed
+and its training run."""
 
 from __future__ import annotations
 

@@ -2,9 +2,11 @@
 
 import os
 import socket
+import warnings
 
 import numpy as np
 
+from ..base.boundary import describe_os_error
 from ..base.errors import DataError
 from ..base.formats import check_arrays
 
@@ -14,6 +16,8 @@ OFFLINE_CHOICES = (
     "four MNIST IDX files in DIR"
 )
 OPENML_TIMEOUT = 6  # seconds a connection may stall: two tries stay within ~15 s
+# scikit-learn warns before its retry; the one error line below says what happened, offline or not
+warnings.filterwarnings("ignore", message="A network error occurred while downloading", category=UserWarning)
 
 
 def fetch_openml_mnist(data_home=None):
@@ -28,7 +32,12 @@ def fetch_openml_mnist(data_home=None):
 
     from sklearn.datasets import fetch_openml, get_data_home
 
-    cache = os.path.join(get_data_home(data_home), "openml")
+    try:
+        cache = os.path.join(get_data_home(data_home), "openml")  # get_data_home makes the directory
+    except OSError as e:
+        raise DataError(
+            cache_problem(e, data_home or os.environ.get("SCIKIT_LEARN_DATA", "~/scikit_learn_data"))
+        ) from None
     before = _files_under(cache)
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(OPENML_TIMEOUT)
@@ -49,6 +58,8 @@ def fetch_openml_mnist(data_home=None):
         return X, y
     except (URLError, TimeoutError, ConnectionError) as e:
         raise DataError(f"OpenML is unreachable ({getattr(e, 'reason', e)}); {OFFLINE_CHOICES}") from None
+    except OSError as e:  # the cache cannot be written (read-only, full, a file in the way): not OpenML's answer
+        raise DataError(cache_problem(e, cache)) from None
     except Exception as e:  # a garbled answer: HTML from a proxy, a truncated file
         raise DataError(
             f"OpenML's answer could not be read as mnist_784 ({type(e).__name__}: {e}); {OFFLINE_CHOICES}"
@@ -58,6 +69,14 @@ def fetch_openml_mnist(data_home=None):
         if not done:
             for path in _files_under(cache) - before:
                 os.remove(path)
+
+
+def cache_problem(error, cache):
+    """The line for an OSError from scikit-learn's dataset cache: the file, why, and where else to keep it."""
+    return (
+        f"scikit-learn's dataset cache {cache}: {describe_os_error(error)}; or point the cache at a writable "
+        "directory: `SCIKIT_LEARN_DATA=DIR dvc repro` (scikit-learn keeps OpenML's answers there)"
+    )
 
 
 def _files_under(directory):

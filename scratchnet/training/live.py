@@ -2,8 +2,9 @@
 
 DVCLive (the DVC team's logger) appends one row per epoch to
 ``DIR/plots/metrics/NAME.tsv`` and rewrites ``DIR/metrics.json`` with the latest
-values, so `dvc exp show` (queued runs too) and the VS Code extension show the
-running experiment's epoch, losses and accuracies as it trains. It is the only
+epoch's values, under ``latest_epoch`` (``latest_epoch.val.accuracy``: never the name of
+the kept model's figure in reports/metrics.json), so `dvc exp show` (queued runs too) and
+the VS Code extension show the running experiment's epoch, losses and accuracies as it trains. It is the only
 per-epoch record: evaluate's curve figures read the same files
 (``report/history.py``). DVCLive empties the directory when a run starts, so an
 interrupted run's partial record never mixes with the next run's (and the train stage puts
@@ -19,12 +20,13 @@ import hashlib
 import os
 
 from ..base.errors import ScratchnetError
-from ..base.formats import EPOCH_METRICS, RUN_FILE
+from ..base.formats import EPOCH_METRICS, LATEST_EPOCH, RUN_FILE
 from ..base.strictjson import dumps
 
 
 def run_id(sections, *data_digests):
-    """The run's name: a digest of the params sections (as parsed from params.yaml) and the data's digests."""
+    """The run's name: a digest of the params sections (their validated values, schema.Loaded.values,
+    so "0.001" and 0.001 name the same run) and the data's digests."""
     text = dumps({"params": sections, "data": list(data_digests)})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -51,9 +53,12 @@ def epoch_record(directory, run):
 
         def on_epoch(record):
             live.step = record["epoch"]  # the x axis is the epoch, 1, 2, ...
-            live.log_metric("epoch", record["epoch"], plot=False)
             for field, name in EPOCH_METRICS.items():
                 live.log_metric(name, record[field])
+            # DVCLive keeps the latest values as its summary (metrics.json), which it lets a caller
+            # reshape: the same values, under a key that says they are the latest epoch's.
+            latest = {key: value for key, value in live.summary.items() if key not in ("step", LATEST_EPOCH)}
+            live.summary = {LATEST_EPOCH: {"epoch": record["epoch"], **latest}}
             live.next_step()
 
         yield on_epoch

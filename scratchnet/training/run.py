@@ -3,6 +3,8 @@ its per-epoch record, progress lines, advice on divergence, and the configuratio
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +32,15 @@ def train_run(params: Any, train_data: tuple, val_data: tuple, live_dir: str) ->
     naming the params.yaml keys to change."""
     model_params, train = params
     (X_train, y_train), (X_val, y_val) = train_data, val_data
-    run = run_id(params.raw, sha256_of(X_train, y_train), sha256_of(X_val, y_val))
+    run = run_id(params.values, sha256_of(X_train, y_train), sha256_of(X_val, y_val))
+    if train.fit.batch_size > len(X_train):  # clipped, as scikit-learn's MLPClassifier does (docs/reliability.md)
+        print(
+            f"train: train.batch_size {train.fit.batch_size} is more than the {len(X_train)} training rows: "
+            f"clipped to {len(X_train)} (one batch an epoch)",
+            file=sys.stderr,
+            flush=True,
+        )
+        train = dataclasses.replace(train, fit=dataclasses.replace(train.fit, batch_size=len(X_train)))
     model = build_model(model_params)
     try:
         with blas_threads(train.threads), epoch_log(train.fit.epochs) as log, epoch_record(live_dir, run) as record:

@@ -4,7 +4,7 @@ with the machine free and busy.
 Each round times one epoch, as ``fit`` records it (training on 56,000 x 784 rows, batch 64,
 the default network and lambda, then the validation pass on 7,000), of every contender:
 SGD, momentum, Nesterov and Adam, on scratchnet and on PyTorch trained through the same
-``fit`` (tools/reference.py), at 1 and 2 BLAS threads, in an order that rotates each round;
+``fit`` (tools/bench/reference.py), at 1 and 2 BLAS threads, in an order that rotates each round;
 and in the same round np.matmul's peak at 1 and 2 threads, an epoch with distortions, the
 validation pass and predict. Free rounds run as the machine is; in contended rounds the bench
 keeps a second process busy. Ratios are taken within a round; the table gives medians and
@@ -17,8 +17,6 @@ the whole default pipeline. Prints the table with the targets and writes reports
 
 import argparse
 import contextlib
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,7 +31,7 @@ from scratchnet.base.strictjson import dumps
 from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.sources.idx import idx_problem
 
-from .bench_runs import OPTIMIZERS, SIZES, Contender, fast_recipe, step_overhead, synthetic
+from .runs import OPTIMIZERS, SIZES, Contender, fast_recipe, machine, step_overhead, synthetic
 
 N_TRAIN, N_VAL, N_PREDICT = 56_000, 7_000, 70_000
 THREADS = (1, 2)
@@ -168,20 +166,6 @@ def summarize(rows, names):
     return summary
 
 
-def machine():
-    cpu = platform.processor()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
-    }
-
-
 def verdict(value, target, at_most=True):
     met = value <= target if at_most else value >= target
     return f"{'<=' if at_most else '>='} {target:<6g} {'yes' if met else 'NO'}"
@@ -272,7 +256,7 @@ def table(result):
                 line("fast recipe, scratchnet / PyTorch time", r["median"], target=target, tail=spread_tail(r))
             )
     if result.get("pipeline"):
-        from .pipeline_bench import table_lines
+        from .pipeline import table_lines
 
         lines += table_lines(result["pipeline"])
     return "\n".join(lines)
@@ -328,7 +312,7 @@ def main():
     if args.pipeline and args.mnist_dir is None:
         raise ParamsError("--pipeline needs --mnist-dir (MNIST_DIR), the data it runs on")
 
-    from .pipeline_bench import train_stage_run
+    from .pipeline import train_stage_run
 
     rows, names, paths = measure(args.rounds, args.contended, optimizers)
     result = {
@@ -343,7 +327,7 @@ def main():
     if args.mnist_dir:
         result["fast_recipe"] = fast_recipe_rounds(args.mnist_dir, 3)
         if args.pipeline:
-            from .pipeline_bench import run_pipeline
+            from .pipeline import run_pipeline
 
             result["pipeline"] = run_pipeline(args.mnist_dir)
     write_text(args.out, dumps(result))

@@ -26,13 +26,14 @@ PEAK = re.compile(r"peak memory (\d+) MB")
 
 # The train stage as the bench's "scratchnet sgd@1" contender trains: the default network and SGD.
 STAGE_SETTINGS = {
-    "model": {"hidden_sizes": [512, 256, 128], "init_seed": 0, "dropout": 0.0},
+    "model": {"hidden_sizes": [512, 256, 128], "init_seed": 0, "dropout": 0.0, "input_dropout": 0.0},
     "train": {
         "epochs": 3,
         "patience": 3,
         "batch_size": 64,
         "lr": 0.001,
         "lambda": 0.001,
+        "max_norm": 0.0,
         "optimizer": "sgd",
         "schedule": "none",
         "threads": 1,
@@ -158,7 +159,7 @@ def table_lines(p):
         f"{'  median epoch incl. evaluation (s)':<44}{p['median_epoch_seconds']:>14.2f}",
         f"{'  train stage peak RSS, its own (MB)':<44}{p['train_peak_rss_mb']:>14d}",
         f"{'  best epoch':<44}{p['metrics']['best_epoch']:>14d}",
-        f"{'  validation accuracy':<44}{p['metrics']['val']['accuracy']:>14.4f}",
-        f"{'  test accuracy':<44}{p['metrics']['test']['accuracy']:>14.4f}",
+        f"{'  validation accuracy':<44}{p['metrics']['model']['val']['accuracy']:>14.4f}",
+        f"{'  test accuracy':<44}{p['metrics']['model']['test']['accuracy']:>14.4f}",
     ]
     return lines

@@ -1,4 +1,4 @@
-"""The tables of README and docs/, each built from the records in docs/runs (see tools/docs.py)."""
+"""The tables of README and docs/, each built from the records in docs/runs (see tools/docs/build.py)."""
 
 import json
 import os
@@ -83,7 +83,7 @@ class Tables:
 
     def seeds(self, row):
         """Test errors (in %) of a literature row's recorded seeds, and their mean ± std as text."""
-        errors = [100 * (1 - self.run(name)[0]["test"]["accuracy"]) for name in self.recorded(row)]
+        errors = [100 * (1 - self.run(name)[0]["model"]["test"]["accuracy"]) for name in self.recorded(row)]
         if len(errors) < 2:
             return errors, (f"{errors[0]:.2f}% (one seed)" if errors else "")
         return errors, f"{statistics.mean(errors):.2f}% ± {statistics.stdev(errors):.2f}"
@@ -110,8 +110,8 @@ class Tables:
             "| | validation accuracy | test accuracy | epochs |",
             "|---|---|---|---|",
             f"| original notebook | {percent(ORIGINAL['0.001'])} | not reported | not reported |",
-            f"| scratchnet, default configuration | **{percent(m['val']['accuracy'])}** | "
-            f"**{percent(m['test']['accuracy'])}** | best {m['model_epoch']:,} of {m['epochs']:,} |",
+            f"| scratchnet, default configuration | **{percent(m['model']['val']['accuracy'])}** | "
+            f"**{percent(m['model']['test']['accuracy'])}** | best {m['model']['epoch']:,} of {m['epochs']:,} |",
         ]
         rows = []
         for row, published, error, _ in LITERATURE:
@@ -132,15 +132,15 @@ class Tables:
     def default(self):
         m, _, facts = self.run("default")
         rows = [
-            ("training accuracy", percent(m["train"]["accuracy"])),
-            ("validation accuracy (original notebook: 97.94%)", percent(m["val"]["accuracy"])),
-            ("test accuracy", percent(m["test"]["accuracy"])),
-            ("validation / test loss", f"{m['val']['loss']:.4f} / {m['test']['loss']:.4f}"),
+            ("training accuracy", percent(m["model"]["train"]["accuracy"])),
+            ("validation accuracy (original notebook: 97.94%)", percent(m["model"]["val"]["accuracy"])),
+            ("test accuracy", percent(m["model"]["test"]["accuracy"])),
+            ("validation / test loss", f"{m['model']['val']['loss']:.4f} / {m['model']['test']['loss']:.4f}"),
             (
                 "expected calibration error, validation / test",
-                f"{percent(m['val']['ece'])} / {percent(m['test']['ece'])}",
+                f"{percent(m['model']['val']['ece'])} / {percent(m['model']['test']['ece'])}",
             ),
-            ("the model's epoch (lowest validation loss) / epochs run", f"{m['model_epoch']:,} / {m['epochs']:,}"),
+            ("the model's epoch (lowest validation loss) / epochs run", f"{m['model']['epoch']:,} / {m['epochs']:,}"),
             ("wall time of `dvc exp run` (all four stages)", minutes(facts["wall_seconds"])),
         ]
         return (
@@ -159,8 +159,8 @@ class Tables:
         for lam, run in (("0.001", "default"), ("0.0001", "lambda-1e-4"), ("0.00005", "lambda-5e-5")):
             m, _, _ = self.run(run)
             lines.append(
-                f"| {lam} | {percent(ORIGINAL[lam])} | {percent(m['val']['accuracy'])} | "
-                f"{percent(m['test']['accuracy'])} | {m['model_epoch']:,} / {m['epochs']:,} |"
+                f"| {lam} | {percent(ORIGINAL[lam])} | {percent(m['model']['val']['accuracy'])} | "
+                f"{percent(m['model']['test']['accuracy'])} | {m['model']['epoch']:,} / {m['epochs']:,} |"
             )
         return "\n".join(lines) + "\n"
 
@@ -177,10 +177,11 @@ class Tables:
             if not os.path.isdir(os.path.join(self.runs, run)):
                 continue  # not recorded
             m, _, _ = self.run(run)
-            gap = "" if m["loss_gap"] is None else percent(m["loss_gap"], 0)
+            gap = "" if m["model"]["loss_gap"] is None else percent(m["model"]["loss_gap"], 0)
             lines.append(
-                f"| {what} | {percent(m['val']['accuracy'])} | {percent(m['test']['accuracy'])} | {gap} | "
-                f"{100 * m['accuracy_gap']:.2f} pp | {m['model_epoch']:,} / {m['epochs']:,} |"
+                f"| {what} | {percent(m['model']['val']['accuracy'])} | "
+                f"{percent(m['model']['test']['accuracy'])} | {gap} | "
+                f"{100 * m['model']['accuracy_gap']:.2f} pp | {m['model']['epoch']:,} / {m['epochs']:,} |"
             )
         return "\n".join(lines) + "\n"
 
@@ -192,10 +193,10 @@ class Tables:
             "wall time per run |",
             "|---|---|---|---|---|---|",
         ]
-        conditions = set()
+        conditions = {}  # run -> the conditions it ran under
         for row, published, error, what in LITERATURE:
             errors, summary = self.seeds(row)
-            conditions |= {self.run(name)[2].get("conditions", "") for name in self.recorded(row)}
+            conditions.update({name: self.run(name)[2].get("conditions", "") for name in self.recorded(row)})
             if not errors:
                 lines.append(f"| {published} | {error}% | `{row}`: {what} | not recorded in docs/runs | | |")
                 continue
@@ -204,12 +205,11 @@ class Tables:
                 f"| {published} | {error}% | `{row}`: {what} | **{summary}** | "
                 f"{', '.join(f'{e:.2f}%' for e in errors)} | {minutes(wall)} |"
             )
-        notes = sorted(c for c in conditions if c)
-        return "\n".join(lines) + "\n" + "".join(f"\nWall times: {c}.\n" for c in notes)
+        return "\n".join(lines) + "\n" + wall_time_note(conditions)
 
     def fast(self):
         names = self.recorded("fast")
-        accuracies = [self.run(name)[0]["test"]["accuracy"] for name in names]
+        accuracies = [self.run(name)[0]["model"]["test"]["accuracy"] for name in names]
         line = (
             f"Official-test accuracy over seeds {', '.join(name[-1] for name in names)}: "
             f"{', '.join(percent(a) for a in accuracies)} "
@@ -367,3 +367,13 @@ class Tables:
             f"blur, JPEG) and {percent(rows['phone, shadow, faint ink']['accuracy'], 1)} with a shadow band and "
             f"faint ink as well; its weakest condition is {worst} ({percent(rows[worst]['accuracy'], 1)}).\n"
         )
+
+
+def wall_time_note(conditions):
+    """One "Wall times" line for the runs' conditions ({run: text}): the usual one, then the runs that differ."""
+    said = [c for c in conditions.values() if c]
+    if not said:
+        return ""
+    usual = max(set(said), key=said.count)
+    others = "; ".join(f"{name}: {c}" for name, c in sorted(conditions.items()) if c and c != usual)
+    return f"\nWall times, the mean of a row's runs: each {usual}" + (f" ({others})" if others else "") + ".\n"

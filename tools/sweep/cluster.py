@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from scratchnet.base.errors import ScratchnetError
 
-from . import sweep_task
+from . import task as sweep_task
 
 STOP_TIMEOUT = 15  # seconds to reach the workers and stop their runs, then to close a local cluster
 

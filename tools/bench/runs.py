@@ -2,14 +2,17 @@
 
 A contender is an optimizer (SGD, momentum, Nesterov, Adam, at the default network, batch 64
 and lambda 0.001) on one side (scratchnet, or PyTorch through the same ``fit``:
-tools/reference.py) at a thread count. Its epoch is the record ``fit`` makes, as the train
+tools/bench/reference.py) at a thread count. Its epoch is the record ``fit`` makes, as the train
 stage logs it: every training batch and the validation pass. ``step_overhead`` times one
 step against the same products alone. ``fast_recipe`` runs README's fast recipe on full
 MNIST to its test accuracy. Arrays are synthetic where timing does not depend on the values.
+``per_step_us``, ``products_alone`` and ``machine`` serve `make profile` too.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 
 import numpy as np
@@ -156,3 +159,18 @@ def synthetic(rows, val_rows, seed=0):
     X = rng.random((rows, N_PIXELS), dtype=np.float32)
     y = rng.integers(0, N_CLASSES, rows).astype(np.uint8)
     return X, y, X[:val_rows].copy(), y[:val_rows].copy()
+
+
+def machine():
+    """The machine a measurement ran on, recorded with every report of `make bench` and `make profile`."""
+    cpu = platform.processor()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+    }

@@ -1,6 +1,6 @@
 """`make sweep`: every point of a grid as one Dask task and one DVC experiment, and reports/sweeps/NAME.md.
 
-    python -m tools.sweep -S 'train.lambda=0.001,0.0001' [-S ...] [--jobs 2] [--scheduler tcp://HOST:8786]
+    python -m tools.sweep.run -S 'train.lambda=0.001,0.0001' [-S ...] [--jobs 2] [--scheduler tcp://HOST:8786]
 
 1. the grid (DVC's `-S` syntax: comma lists, range(), choice(); several -S give the product)
    is expanded here, and each point validated against the committed params.yaml;
@@ -18,6 +18,7 @@
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 import uuid
@@ -25,8 +26,14 @@ import uuid
 from scratchnet.base import boundary
 from scratchnet.base.errors import ScratchnetError
 
-from . import sweep_cluster, sweep_grid, sweep_repo, sweep_report, sweep_task
-from .sweep_cluster import say
+from . import cluster as sweep_cluster
+from . import grid as sweep_grid
+from . import repo as sweep_repo
+from . import report as sweep_report
+from . import task as sweep_task
+from .cluster import say
+
+ADVICE = re.compile(r"`dvc exp run ((?:-S \S+ ?)+)`")  # how a stage's error line names a params change
 
 
 def parse_args():
@@ -70,6 +77,12 @@ def main():
             raise ScratchnetError(f"{option} = {value:g} is not allowed: expected seconds > 0")
     root, sha, committed = sweep_repo.committed_state()
     os.chdir(root)
+    left = sweep_repo.workspace_params_left_out(root, committed)
+    if left:
+        say(
+            f"the runs start from commit {sha[:7]}'s params.yaml; the workspace's {left} "
+            f"(an applied experiment's or an edit) is not used: SET='{left}' adds it"
+        )
     points = sweep_grid.expand(args.settings, committed, name)
     labels = {p.name: " ".join(o for o in p.overrides if o not in sweep_grid.THREADS) or "defaults" for p in points}
 
@@ -134,7 +147,26 @@ def main():
     if failed:
         raise ScratchnetError(
             f"{len(failed)} of {len(points)} runs failed: {'; '.join(failed)} (their logs are above and in {report})"
+            + sweep_advice(results)
         )
+
+
+def sweep_advice(results):
+    """A failed run's advice in the sweep's terms: a run's `dvc exp run -S KEY=VALUE` is SET='KEY=VALUE' here."""
+    found = []
+    for result in results:
+        if result["state"] != "Success":
+            for command in ADVICE.findall(result["log"] + result["message"]):
+                values = " ".join(re.findall(r"-S (\S+)", command))
+                if values not in found:
+                    found.append(values)
+    if not found:
+        return ""
+    return (
+        "; for a sweep the runs' advice reads "
+        + " or ".join(f"SET='{v}'" for v in found[:3])
+        + " (make sweep ... SET=...)"
+    )
 
 
 def progress(labels):

@@ -1,4 +1,4 @@
-"""The figures of README and docs/, drawn from the runs recorded in docs/runs (see tools/docs.py)."""
+"""The figures of README and docs/, drawn from the runs recorded in docs/runs (see tools/docs/build.py)."""
 
 import csv
 import os

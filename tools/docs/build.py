@@ -1,7 +1,7 @@
 """`make docs`: every table and figure of README and docs/ rebuilt from the runs recorded in docs/runs/.
 
-    python -m tools.docs record RUN_DIR NAME   # keep a finished run's outputs as docs/runs/NAME
-    python -m tools.docs                        # rebuild the tables and figures from docs/runs
+    python -m tools.docs.build record RUN_DIR NAME   # keep a finished run's outputs as docs/runs/NAME
+    python -m tools.docs.build                      # rebuild the tables and figures from docs/runs
 
 A run directory holds what the pipeline wrote (reports/metrics.json, the per-epoch record
 in live/, params.yaml, the figures) and run.json (its wall time and CPU); other records
@@ -19,7 +19,8 @@ import shutil
 from scratchnet.base import atomic, boundary
 from scratchnet.base.errors import ScratchnetError
 
-from . import docs_figures, docs_tables
+from . import figures as docs_figures
+from . import tables as docs_tables
 
 RUNS, IMAGES = os.path.join("docs", "runs"), os.path.join("docs", "img")
 PAGES = ["README.md", *(os.path.join("docs", name) for name in sorted(os.listdir("docs")) if name.endswith(".md"))]

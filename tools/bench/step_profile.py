@@ -10,7 +10,7 @@ products alone (the sgemm calls of forward, backprop and the gradients): what is
 the untimed step beyond them is the per-step overhead `make bench` reports. Prints a table
 per step and writes reports/profile.json (docs/performance.md's table is built from it).
 
-  python -m tools.step_profile [--batch 64 256] [--optimizers sgd,adam] [--steps 200] [--top 15]
+  python -m tools.bench.step_profile [--batch 64 256] [--optimizers sgd,adam] [--steps 200] [--top 15]
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ from scratchnet.base.strictjson import dumps
 from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.nn.model import MLP
 
-from .bench import machine
-from .bench_runs import OPTIMIZERS, SIZES, per_step_us, products_alone
+from .runs import OPTIMIZERS, SIZES, machine, per_step_us, products_alone
 
 ROOT = str(Path(scratchnet.__file__).parent)
 KEPT = 30  # lines kept per step in the JSON (the rest summed)

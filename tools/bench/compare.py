@@ -1,7 +1,7 @@
 """`make compare`: the same network trained by scratchnet and by PyTorch, both through scratchnet's ``fit``.
 
 Both sides start from scratchnet's He initialization and go through the same loop
-(tools/reference.py): the same shuffled batches, distortions, schedule, early stopping and
+(tools/bench/reference.py): the same shuffled batches, distortions, schedule, early stopping and
 best-weight restore, with the optimizer and every hyperparameter from params.yaml's model
 and train sections; only the step differs (PyTorch's ``weight_decay`` = lambda on weight
 matrices only is scratchnet's L2 term). The data are real digits split by the split

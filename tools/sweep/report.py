@@ -8,7 +8,7 @@ atomically and only for a sweep that ended, so no report is ever empty or partia
 
 from scratchnet.base.atomic import write_text
 
-from .experiments import markdown, rows, table
+from ..exp_table import LEGEND, markdown, rows, table
 
 LOG_LINES = 25
 
@@ -45,6 +45,8 @@ def text(name, sha, settings, where, points, results, seconds):
         f"Commit {sha[:7]}, `-S {' -S '.join(settings)}`: {len(points)} runs on {where}, {seconds:.0f} s in all.",
         "",
         markdown(header, body).rstrip("\n"),
+        "",
+        LEGEND,
     ]
     failed = [r for r in results if r["state"] != "Success"]
     for r in failed:

@@ -1,6 +1,6 @@
 """What a Dask worker runs for one grid point: clone, `dvc exp run -n NAME -S ...`, `dvc exp push`.
 
-Standard library only: `tools.sweep` ships this module's functions to the workers by
+Standard library only: `tools/sweep/cluster.py` ships this module's functions to the workers by
 value (cloudpickle), so a worker needs git, and dvc with the project's dependencies in its
 Python environment, but neither this repository nor `tools` importable.
 

@@ -1,9 +1,11 @@
 """The user's repository as the sweep sees it: the committed state runs, the experiments come back.
 
 Runs see only what is committed (each clones the commit), so a tree with uncommitted
-changes to tracked files is refused. On one machine the runs clone this repository's
-path and write outputs into its DVC cache; across machines they clone the git remote
-and push outputs to the DVC remote, and the experiments are pulled back here at the end.
+changes to code is refused; what DVC writes (params.yaml after `dvc exp run -S`, dvc.lock, the
+outputs) is left out of the runs, and the sweep names the params.yaml values it leaves out.
+On one machine the runs clone this repository's path and write outputs into its DVC cache;
+across machines they clone the git remote and push outputs to the DVC remote, and the
+experiments are pulled back here at the end.
 Experiment refs are DVC's documented layout, refs/exps/<sha[:2]>/<sha[2:]>/<name>.
 """
 
@@ -15,6 +17,7 @@ from ruamel.yaml import YAML
 from scratchnet.base.errors import ScratchnetError
 
 TIMEOUT = 600  # seconds for one git or dvc command here (a pull of many outputs takes a while)
+DVC_WRITES = ("params.yaml", "dvc.lock", "reports/", "data/")  # what `dvc exp run` and `dvc repro` change
 
 
 def _run(cmd, cwd, what):
@@ -56,13 +59,30 @@ def committed_state():
     if head.returncode:
         raise ScratchnetError(f"{root} has no commit yet: runs clone the committed state, so commit first")
     changed = git(root, "status", "--porcelain", "--untracked-files=no", what="checking for changes").splitlines()
-    if changed:
-        files = ", ".join(line[3:] for line in changed[:5]) + (", ..." if len(changed) > 5 else "")
+    # What DVC itself changes (an applied experiment's params.yaml, dvc.lock, the outputs) does not
+    # stop a sweep, which runs the commit: the sweep says what it leaves out. Code changes do.
+    code = [line[3:] for line in changed if not line[3:].startswith(DVC_WRITES)]
+    if code:
+        files = ", ".join(code[:5]) + (", ..." if len(code) > 5 else "")
         raise ScratchnetError(
             f"uncommitted changes to {files}: every run clones the committed state, so commit (or stash) them first"
         )
     text = git(root, "show", "HEAD:params.yaml", what="reading the committed params.yaml")
     return root, head.stdout.strip(), YAML(typ="safe", pure=True).load(text)
+
+
+def workspace_params_left_out(root, committed):
+    """ "KEY=VALUE ..." of the workspace's params.yaml values that differ from the committed ones
+    (what an applied experiment or an edit left there), which the sweep's runs do not use; "" if none."""
+    from ..workspace import flat
+
+    try:
+        with open(os.path.join(root, "params.yaml"), encoding="utf-8") as f:
+            workspace = flat(YAML(typ="safe", pure=True).load(f))
+    except (OSError, ValueError):
+        return ""
+    base = flat(committed)
+    return " ".join(f"{key}={workspace[key]}" for key in base if key in workspace and workspace[key] != base[key])
 
 
 def exp_ref(sha, name):
