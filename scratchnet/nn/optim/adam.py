@@ -111,7 +111,7 @@ class Adam(Optimizer):
         self._step_size = self.current_lr * (1 - b1) / (1 - b1**self.t) * correction
         self._eps = self.eps * correction
 
-    def _pass(self, blocks: Blocks, lam: float, squares=None) -> None:
+    def _pass(self, blocks: Blocks, lam: float, squares: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """One pass over a parameter; ``squares``: max-norm's (norms, partial), to add the updated
         weights' column squares into (``column_squares``)."""
         t = blocks.views[0][0].dtype.type

@@ -65,7 +65,9 @@ class Momentum(Optimizer):
         """The explicit update from a gradient that already holds the L2 term (``g`` is not changed)."""
         self._pass(Blocks(p, g, self._velocity[k], scratch=self._scratch), 0.0, "explicit")
 
-    def _pass(self, blocks: Blocks, lam: float, given: str, squares=None) -> None:
+    def _pass(
+        self, blocks: Blocks, lam: float, given: str, squares: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         """One pass over a parameter, block by block. ``given`` says what the product left:
         "velocity" (heavy ball: v is already mu * v + a.T @ delta), "gradient" (a.T @ delta in g,
         a buffer of ours), or "explicit" (g is the caller's full gradient, left as it is)."""
@@ -95,7 +97,7 @@ class Momentum(Optimizer):
         for _, g, u, _ in blocks:
             np.multiply(u, mu, out=g)
 
-    def _land(self, blocks: Blocks, decay: float, squares=None) -> None:
+    def _land(self, blocks: Blocks, decay: float, squares: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Nesterov's pass after the product left u = mu * u + lr * a.T @ delta: u += lr * lambda * W,
         then W -= (1 + mu) * u - (the kept mu * u_old), which is lr * (g + mu * v_new)."""
         t = blocks.views[0][0].dtype.type
