@@ -557,3 +557,26 @@ def test_input_dropout_and_max_norm_rerun_bit_identically(digits, name):
     assert all(np.array_equal(p, q) for p, q in zip(runs[0].params, runs[1].params))
     other = constrained_run(CONSTRAINED[name], None, *digits, 5, 1.2)[0]  # no input dropout: another run
     assert max_difference(runs[0], other) > 1e-4
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_input_dropout_and_a_binding_max_norm_allocate_no_array_data(name):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 64)
+    model, optimizer = MLP(SIZES, seed=0, dropout=0.2, input_dropout=0.2), CONSTRAINED[name](None, 1.2)
+    dropout_rng = np.random.default_rng(0)
+    with optimizer.epoch(model):
+        for _ in range(3):
+            model.train_step(X, y, optimizer, dropout_rng)  # buffers, caches
+        tracemalloc.start()
+        try:
+            peaks = []
+            for _ in range(5):
+                in_use, _ = tracemalloc.get_traced_memory()
+                tracemalloc.reset_peak()
+                model.train_step(X, y, optimizer, dropout_rng)
+                peaks.append(tracemalloc.get_traced_memory()[1] - in_use)
+        finally:
+            tracemalloc.stop()
+        assert max(float(np.linalg.norm(w, axis=0).max()) * optimizer.weight_scale() for w in model.weights[:-1]) > 1.19
+    assert max(peaks) < 4096, peaks

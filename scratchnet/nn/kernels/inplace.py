@@ -77,7 +77,7 @@ def row_block(n):
 def max_norm_(w, c, norms, partial, buffer, scale=1.0, summed=False):
     """Project each column of w (a unit's incoming weights, w of shape (fan_in, fan_out)) onto the
     L2 ball of radius c, in place: a column of norm r > c is multiplied by c / r. The true weights
-    are ``scale * w`` (the fused SGD step's). ``norms`` (float64) and ``partial`` (w's dtype) hold
+    are ``scale * w`` (the fused SGD step's). ``norms`` and ``partial`` (w's dtype) hold
     fan_out values, ``buffer`` BLOCK. With ``summed``, norms already hold the columns' sums of
     squares (an update pass added them, ``add_column_squares``); else a pass reads w for them, a
     block of whole rows at a time. A second pass, only if some column is too long, scales it.
@@ -94,7 +94,11 @@ def max_norm_(w, c, norms, partial, buffer, scale=1.0, summed=False):
         return False
     np.maximum(norms, radius, out=norms)
     np.divide(radius, norms, out=norms)  # c / max(r, c): exactly 1 where the column is within the ball
-    np.copyto(partial, norms, casting="same_kind")
+    # The factors spread over a block of rows once (a broadcasting multiply would allocate a
+    # buffer of NumPy's each call), then the blocks scaled by them.
+    factors = buffer[: rows * w.shape[1]].reshape(rows, w.shape[1])
+    np.copyto(factors, norms)
     for start in range(0, w.shape[0], rows):
-        w[start : start + rows] *= partial
+        block = w[start : start + rows]
+        block *= factors[: len(block)]
     return True

@@ -209,9 +209,11 @@ class Optimizer:
         """Allocate state arrays shaped like ``params``, once, before the first step or update."""
         self._params = list(params)
         self._scratch = scratch(params[0].dtype)
-        # max-norm's column norms (float64) and their partial sums, per layer
+        # max-norm's column norms and their partial sums, per layer (the weights' dtype: no cast buffer)
         self._norms = (
-            [(np.empty(w.shape[1]), np.empty(w.shape[1], w.dtype)) for w in params[0::2]] if self.max_norm else []
+            [(np.empty(w.shape[1], w.dtype), np.empty(w.shape[1], w.dtype)) for w in params[0::2]]
+            if self.max_norm
+            else []
         )
         self.choose_path(params[0].dtype)
 
