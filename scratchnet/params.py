@@ -8,10 +8,10 @@ from typing import Any
 
 from .base.constraints import IntList
 from .config import schema
-from .report.params import EvaluateParams
+from .report.sections import EvaluateParams
 from .sources.registry import DataParams
 from .splits import SplitParams
-from .training.params import ModelParams, TrainParams
+from .training.sections import ModelParams, TrainParams
 
 SECTIONS = {c.SECTION: c for c in (DataParams, SplitParams, ModelParams, TrainParams, EvaluateParams)}
 assert tuple(SECTIONS) == schema.SECTION_NAMES

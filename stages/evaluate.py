@@ -13,7 +13,7 @@ from scratchnet.base import atomic, boundary
 from scratchnet.config import schema
 from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.report.evaluation import evaluate
-from scratchnet.report.params import EvaluateParams
+from scratchnet.report.sections import EvaluateParams
 
 
 def main():

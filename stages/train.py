@@ -13,8 +13,8 @@ from scratchnet.base import atomic, boundary
 from scratchnet.base.formats import load_npz
 from scratchnet.config import schema
 from scratchnet.nn import checkpoint
-from scratchnet.training.params import ModelParams, TrainParams
 from scratchnet.training.run import train_run
+from scratchnet.training.sections import ModelParams, TrainParams
 
 
 def main():

@@ -15,7 +15,7 @@ from scratchnet.base.constraints import FLOAT32_MAX, FLOAT32_TINY
 from scratchnet.base.errors import ParamsError
 from scratchnet.config import schema
 from scratchnet.splits import SplitParams
-from scratchnet.training.params import TrainParams
+from scratchnet.training.sections import TrainParams
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 params.yaml is the only source of hyperparameters: no section here holds a default.
 A section class (a frozen dataclass, defined by the code that reads the section,
-for example ``training.params.TrainParams``) names its section in ``SECTION`` and
+for example ``training.sections.TrainParams``) names its section in ``SECTION`` and
 declares its keys as fields with constraints (base/constraints.py), or, where its
 keys come from registries, lists them in a ``keys()`` classmethod and builds
 itself in ``from_values``. Errors name every bad key, the value and what is

@@ -15,8 +15,8 @@ from ..base.formats import load_npz, scale_pixels
 from ..nn.model import MLP
 from . import metrics, plots
 from .history import read_history
-from .params import EvaluateParams
 from .pca import pca
+from .sections import EvaluateParams
 from .trained import load_trained
 
 

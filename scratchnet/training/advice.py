@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..base.errors import DivergenceError, TrainingError
-from .params import TrainParams
+from .sections import TrainParams
 
 
 def divergence(error: DivergenceError, train: TrainParams) -> TrainingError:

@@ -14,7 +14,7 @@ from ..nn.fit import History, fit
 from ..nn.model import MLP
 from ..nn.optim import Optimizer
 from .distort import Prefetcher
-from .params import ModelParams, TrainParams
+from .sections import ModelParams, TrainParams
 
 
 def build_model(model: ModelParams) -> MLP:

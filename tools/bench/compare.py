@@ -26,8 +26,8 @@ from scratchnet.nn.kernels.blas import blas_threads
 from scratchnet.sources.idx import fetch_idx, idx_problem
 from scratchnet.sources.registry import Sample
 from scratchnet.splits import SplitParams, split_rows
-from scratchnet.training.params import ModelParams, TrainParams
 from scratchnet.training.recipe import build_model, train_model
+from scratchnet.training.sections import ModelParams, TrainParams
 
 from .reference import TorchMLP, TorchStep, require_torch
 
