@@ -73,7 +73,7 @@ def test_same_momentum_nesterov_and_adam_give_the_same_weights(sample, settings,
 
 
 # The dropout paper's regularizers on both sides: the same input and hidden dropout masks (the
-# reference draws scratchnet's, tools/reference.py) and max-norm (torch.renorm after PyTorch's
+# reference draws scratchnet's, tools/bench/reference.py) and max-norm (torch.renorm after PyTorch's
 # step). At c = 1.2 every hidden unit's He-initialized incoming weights (norm about sqrt(2)) are
 # projected from the first step on, so the projection is exercised on every unit. Measured here,
 # largest weight difference after epochs 1 and 2: SGD 4.6e-7, 8.5e-7; Nesterov 1.0e-7, 1.2e-7;
