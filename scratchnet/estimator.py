@@ -10,8 +10,11 @@ attributes (``classes_``, ``coefs_``, ``intercepts_``, ``loss_curve_``, ``valida
 scratchnet's lambda, added as ``l2 * W`` to each weight gradient (scikit-learn's ``alpha`` is
 divided by the batch size); ``solver`` takes scratchnet's optimizers ("sgd" is plain SGD,
 "momentum" heavy ball or Nesterov, "adam"); ``schedule`` is a learning-rate schedule of
-``train.schedule``; early stopping restores the weights of the epoch with the lowest
-validation loss (scikit-learn's keeps the best validation accuracy).
+``train.schedule``; ``dropout`` and ``input_dropout`` are the rates of hidden units and of input
+features dropped in training (``model.dropout``, ``model.input_dropout``), ``max_norm`` the
+largest L2 norm of each hidden unit's incoming weights (``train.max_norm``; 0 = off); early
+stopping restores the weights of the epoch with the lowest validation loss (scikit-learn's keeps
+the best validation accuracy).
 
 Input: uint8 pixels are divided by 255, as the pipeline scales MNIST; any other numbers are
 taken as they are (float32 inside), so scale them yourself (``MinMaxScaler`` in a ``Pipeline``).
@@ -55,6 +58,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         dropout=0.0,
+        input_dropout=0.0,
+        max_norm=0.0,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -76,6 +81,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.max_norm = max_norm
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -215,7 +222,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r}: expected positive integers")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout={self.dropout!r}: expected a number in [0, 1)")
-        self.model_ = MLP([n_features, *hidden, len(self.classes_)], seed=seed, dropout=self.dropout)
+        if not 0 <= self.input_dropout < 1:
+            raise ValueError(f"input_dropout={self.input_dropout!r}: expected a number in [0, 1)")
+        sizes = [n_features, *hidden, len(self.classes_)]
+        self.model_ = MLP(sizes, seed=seed, dropout=self.dropout, input_dropout=self.input_dropout)
 
     def _optimizer(self):
         if self.solver not in OPTIMIZERS:
@@ -229,6 +239,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             "beta2": self.beta_2,
             "eps": self.epsilon,
             "lambda": self.l2,
+            "max_norm": self.max_norm,
         }
         return self._checked(cls(**arguments(cls, values), schedule=self._schedule()))
 

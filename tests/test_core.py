@@ -25,7 +25,7 @@ TINY = (6, 5, 4, 3)
 def objective(model, X, y, lam, dropout_seed=None):
     """Mean cross-entropy + (lambda / 2) sum ||W||^2, computed without backprop (float64)."""
     rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
-    logits = model.forward(model.products(X), rng).copy()
+    logits = model.forward(model.products(model.drop_inputs(X, rng)), rng).copy()
     return float(cross_entropy(logits, y).mean()) + l2_penalty(model.weights, lam)
 
 
@@ -88,6 +88,57 @@ def test_l2_covers_weights_not_biases():
         b[...] = 5.0
     expected = 0.5 * 0.01 * sum(float((w**2).sum()) for w in model.params[0::2])
     assert l2_penalty(model.weights, 0.01) == pytest.approx(expected, rel=1e-12)
+
+
+def test_gradient_check_float64_with_input_dropout():
+    # The masks are fixed by the seed: each evaluation of the objective redraws the same ones.
+    rng = np.random.default_rng(1)
+    model = MLP(TINY, seed=3, dropout=0.3, input_dropout=0.4, dtype=np.float64)
+    X, y = rng.normal(size=(8, TINY[0])), rng.integers(0, TINY[-1], 8)
+    recorder = Recorder(lr=1.0, weight_decay=0.1)
+    model.train_step(X, y, recorder, np.random.default_rng(5))
+    numeric = numerical_gradients(model, X, y, 0.1, 5)
+    for k, err in enumerate(relative_errors(recorder.seen, numeric)):
+        assert err.max() < 1e-6, f"param {k}: max relative error {err.max():.2e}"
+    # The check can fail: without the input mask the first layer's gradient is another one.
+    plain = MLP(TINY, seed=3, dropout=0.3, dtype=np.float64)
+    plain_recorder = Recorder(lr=1.0, weight_decay=0.1)
+    plain.train_step(X, y, plain_recorder, np.random.default_rng(5))
+    assert relative_errors(plain_recorder.seen[:1], numeric[:1])[0].max() > 1e-3
+
+
+def test_input_dropout_in_training_only_and_inverted():
+    X = np.random.default_rng(0).random((4000, 50), dtype=np.float32) + 0.5
+    model = MLP((50, 8, 3), seed=0, input_dropout=0.25)
+    dropped = model.drop_inputs(X, np.random.default_rng(1))
+    kept = dropped != 0
+    assert abs(kept.mean() - 0.75) < 0.01  # a quarter of the inputs dropped
+    np.testing.assert_allclose(dropped[kept], X[kept] / np.float32(0.75), rtol=1e-6)  # the rest scaled by 1/keep
+    assert model.drop_inputs(X, None) is X  # no generator (inference): the batch as it is
+    again = model.drop_inputs(X, np.random.default_rng(1))
+    assert again is dropped and np.array_equal(again != 0, kept)  # one buffer; a seed gives its mask
+
+
+@pytest.mark.parametrize("make", [SGD, lambda **k: Momentum(nesterov=True, **k)], ids=["sgd", "nesterov"])
+def test_max_norm_float64_is_the_projection_after_the_update(make):
+    """max_norm after a float64 step equals the unconstrained step's hidden weights with every column
+    longer than c scaled to length c (the projection onto the ball); the output layer is free."""
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(16, 6)), rng.integers(0, 3, 16)
+    c = 0.9
+    free, bound = (MLP((6, 7, 5, 3), seed=4, dtype=np.float64) for _ in range(2))
+    for model, max_norm in ((free, 0.0), (bound, c)):
+        model.train_step(X, y, make(lr=0.3, weight_decay=1e-2, max_norm=max_norm))
+    for i, (w_free, w_bound) in enumerate(zip(free.weights, bound.weights)):
+        if i == free.n_layers - 1:
+            np.testing.assert_array_equal(w_bound, w_free)  # the output layer is not constrained
+            continue
+        norms = np.linalg.norm(w_free, axis=0)
+        assert (norms > c).any() and (norms < c).any(), norms  # the test binds some columns, not all
+        np.testing.assert_allclose(w_bound, w_free * np.minimum(1, c / norms), rtol=1e-13, atol=0)
+        assert np.linalg.norm(w_bound, axis=0).max() <= c * (1 + 1e-13)
+    for b_free, b_bound in zip(free.params[1::2], bound.params[1::2]):
+        np.testing.assert_array_equal(b_bound, b_free)  # biases are not constrained
 
 
 # --- numerics and dtypes --------------------------------------------------------------------

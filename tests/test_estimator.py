@@ -90,6 +90,8 @@ def test_cross_val_score_grid_search_and_a_pipeline(digits):
         ({"momentum": 1.5, "solver": "momentum"}, "momentum = 1.5"),
         ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
         ({"schedule": "linear"}, "schedule='linear'"),
+        ({"input_dropout": 1.0}, r"input_dropout=1.0: expected a number in \[0, 1\)"),
+        ({"max_norm": -1.0}, "max_norm = -1.0"),
     ],
 )
 def test_bad_parameters_are_value_errors_naming_them(digits, params, message):
@@ -124,3 +126,18 @@ def test_the_estimators_tool_puts_both_estimators_on_the_same_split(tmp_path):
     for name, result in report["results"].items():
         assert result["epochs"] == 1, name
         assert 0.8 < result["test_accuracy"] <= 1 and result["seconds"] > 0, (name, result)
+
+
+def test_input_dropout_and_max_norm_are_the_networks(digits):
+    """max_norm bounds every hidden unit's incoming weights (a column of coefs_), not the output
+    layer's; input_dropout changes training, and a random_state still repeats it."""
+    X, y, X_test, y_test = digits
+    free = MLPClassifier(**{**SMALL, "max_iter": 5}).fit(X, y)
+    clf = MLPClassifier(**{**SMALL, "max_iter": 5, "max_norm": 0.5, "input_dropout": 0.2}).fit(X, y)
+    assert np.linalg.norm(free.coefs_[0], axis=0).max() > 0.6  # the bound binds
+    assert np.linalg.norm(clf.coefs_[0], axis=0).max() <= 0.5 * (1 + 1e-5)
+    assert clf.score(X_test, y_test) > 0.5
+    again = MLPClassifier(**{**SMALL, "max_iter": 5, "max_norm": 0.5, "input_dropout": 0.2}).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X_test), again.predict_proba(X_test))
+    no_input_dropout = MLPClassifier(**{**SMALL, "max_iter": 5, "max_norm": 0.5}).fit(X, y)
+    assert not np.array_equal(clf.coefs_[0], no_input_dropout.coefs_[0])

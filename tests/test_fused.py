@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -463,6 +464,12 @@ def test_a_fused_step_allocates_no_array_data(name):
     rng = np.random.default_rng(0)
     X, y = rng.random((1024, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 1024)
     model, optimizer, dropout_rng = MLP(SIZES, seed=0, dropout=0.2), FUSED[name](None, 1e-3), np.random.default_rng(0)
+    peaks = step_peaks(model, X, y, optimizer, dropout_rng)
+    assert max(peaks) < 4096, peaks
+
+
+def step_peaks(model, X, y, optimizer, dropout_rng):
+    """The memory each of 5 steps allocated on top of what was in use (after 3 steps for buffers and caches)."""
     with optimizer.epoch(model):
         for _ in range(3):
             model.train_step(X, y, optimizer, dropout_rng)  # buffers, caches
@@ -476,7 +483,7 @@ def test_a_fused_step_allocates_no_array_data(name):
                 peaks.append(tracemalloc.get_traced_memory()[1] - in_use)
         finally:
             tracemalloc.stop()
-    assert max(peaks) < 4096, peaks
+    return peaks
 
 
 def test_the_cpu_flushes_subnormals_inside_a_block_only():
@@ -503,3 +510,66 @@ def test_adam_keeps_no_subnormal_values_with_or_without_the_cpus_flushing(digits
         for a in arrays:
             assert not ((a != 0) & (np.abs(a) < tiny)).any()
     assert optimizer._flushing is False  # off again after the block
+
+
+# --- max-norm and input dropout in the fused paths -------------------------------------------------
+
+CONSTRAINED = {
+    "sgd": lambda path, c: SGD(lr=0.05, weight_decay=1e-3, max_norm=c, path=path),
+    **{name: (lambda path, c, make=make: replace(make(path, 1e-3), max_norm=c)) for name, make in FUSED.items()},
+}
+
+
+def constrained_run(make, path, X, y, steps, c, *, dtype=np.float32, input_dropout=0.0):
+    """(model, the largest true column norm of a hidden layer seen after any step) after ``steps``
+    batches in one epoch block; the norms are read mid-epoch, where fused SGD keeps W = s * V."""
+    model = MLP(SIZES, seed=0, input_dropout=input_dropout, dtype=dtype)
+    optimizer, rng, largest = make(None if dtype != np.float32 else path, c), np.random.default_rng(1), 0.0
+    with optimizer.epoch(model):
+        for k in range(steps):
+            model.train_step(X[64 * k : 64 * (k + 1)].astype(dtype), y[64 * k : 64 * (k + 1)], optimizer, rng)
+            scale = getattr(optimizer, "scale", 1.0)
+            largest = max(largest, *(scale * float(np.linalg.norm(w, axis=0).max()) for w in model.weights[:-1]))
+    return model, largest
+
+
+# c = 1.2 binds from the first step: He-initialized columns have norms near sqrt(2). The fused
+# float32 step must keep every hidden column within float32 rounding of c (1e-5 of it), and end where the
+# float64 explicit step (the update, then the projection) ends, within the bounds of the test above.
+@pytest.mark.parametrize("path", ["sgemm", "numpy"])
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_fused_max_norm_is_the_explicit_projection(digits, name, path):
+    if path == "sgemm" and SGEMM is None:
+        pytest.skip(f"no sgemm here: {FOUND}")
+    make, c = CONSTRAINED[name], 1.2
+    (one, largest), (reference, _) = (
+        constrained_run(make, path, *digits, 1, c, dtype=t) for t in (np.float32, np.float64)
+    )
+    assert largest <= c * (1 + 1e-5)  # float32 sums of squares and the scaled weights rounded
+    tolerance = 2e-2 * 1e-3 if name == "adam" else 4 * EPS * largest_weight(reference)
+    assert max_difference(one, reference) <= tolerance
+    (fused, largest), (exact, _) = (
+        constrained_run(make, path, *digits, 20, c, dtype=t) for t in (np.float32, np.float64)
+    )
+    assert largest <= c * (1 + 1e-5)  # float32 sums of squares and the scaled weights rounded
+    free, _ = constrained_run(make, path, *digits, 20, 0.0)
+    moved, constrained_by = max_difference(exact, MLP(SIZES, seed=0)), max_difference(exact, free)
+    assert max_difference(fused, exact) <= 1e-3 * moved < constrained_by  # the constraint changed the run
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_input_dropout_and_max_norm_rerun_bit_identically(digits, name):
+    runs = [constrained_run(CONSTRAINED[name], None, *digits, 5, 1.2, input_dropout=0.2)[0] for _ in range(2)]
+    assert all(np.array_equal(p, q) for p, q in zip(runs[0].params, runs[1].params))
+    other = constrained_run(CONSTRAINED[name], None, *digits, 5, 1.2)[0]  # no input dropout: another run
+    assert max_difference(runs[0], other) > 1e-4
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_input_dropout_and_a_binding_max_norm_allocate_no_array_data(name):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, SIZES[0]), dtype=np.float32), rng.integers(0, 10, 64)
+    model, optimizer = MLP(SIZES, seed=0, dropout=0.2, input_dropout=0.2), CONSTRAINED[name](None, 1.2)
+    peaks = step_peaks(model, X, y, optimizer, np.random.default_rng(0))
+    assert max(peaks) < 4096, peaks
+    assert max(float(np.linalg.norm(w, axis=0).max()) for w in model.weights[:-1]) > 1.19  # it binds

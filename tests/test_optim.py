@@ -9,7 +9,16 @@ from scratchnet.nn.kernels import inplace
 from scratchnet.nn.model import MLP
 from scratchnet.nn.optim import OPTIMIZERS, SGD, Adam, Constant, Cosine, Momentum, StepDecay
 
-TRAIN = {"lr": 0.01, "momentum": 0.9, "nesterov": False, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "lambda": 0.0}
+TRAIN = {
+    "lr": 0.01,
+    "momentum": 0.9,
+    "nesterov": False,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "eps": 1e-8,
+    "lambda": 0.0,
+    "max_norm": 0.0,
+}
 
 
 def params_and_grads(seed=0, steps=5):

@@ -5,10 +5,13 @@ import dataclasses
 
 import configuration
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT
 from ruamel.yaml import YAML
 
 from scratchnet import params
+from scratchnet.base.constraints import FLOAT32_MAX, FLOAT32_TINY
 from scratchnet.base.errors import ParamsError
 from scratchnet.config import schema
 from scratchnet.splits import SplitParams
@@ -192,6 +195,10 @@ CASES = [
     ("train.elastic_sigma", 0, r"train.elastic_sigma = 0 is not allowed: expected a number in \(0, 28\]"),
     ("train.elastic_sigma", 29, "train.elastic_sigma = 29"),
     ("train.elastic_alpha", DELETE, "missing key train.elastic_alpha"),
+    ("model.input_dropout", 1.0, r"model.input_dropout = 1.0 is not allowed: expected a number in \[0, 1\)"),
+    ("model.input_dropout", DELETE, "missing key model.input_dropout"),
+    ("train.max_norm", -1, "train.max_norm = -1 is not allowed: expected a number >= 0"),
+    ("train.max_norm", DELETE, "missing key train.max_norm"),
 ]
 
 
@@ -338,3 +345,28 @@ def test_the_official_split_ignores_test_fraction(raw):
         params.validate(raw)
     raw["split"]["method"] = "official"
     assert params.validate(raw).split.method == "official"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    input_dropout=st.floats(-1, 2) | st.sampled_from([0.0, 0.8, 1.0, float("nan")]),
+    max_norm=st.floats(-5, 10) | st.sampled_from([0.0, 3.0, float("inf"), float("nan"), 1e39]),
+)
+def test_input_dropout_and_max_norm_reach_the_network_or_name_the_key(raw, input_dropout, max_norm):
+    """Through the schema, model.input_dropout in [0, 1) reaches the MLP and train.max_norm >= 0 (a
+    normal float32) the optimizer, as given; any other value is one ParamsError naming its key."""
+    from scratchnet.training.recipe import build_model
+
+    raw = copy.deepcopy(raw)
+    raw["model"]["input_dropout"], raw["train"]["max_norm"] = input_dropout, max_norm
+    dropout_ok = 0 <= input_dropout < 1
+    norm_ok = max_norm == 0 or FLOAT32_TINY <= max_norm <= FLOAT32_MAX  # a normal float32, as lambda
+    if dropout_ok and norm_ok:
+        p = params.validate(raw)
+        assert build_model(p.model).input_dropout == input_dropout
+        assert p.train.optimizer.max_norm == max_norm
+        return
+    with pytest.raises(ParamsError) as info:
+        params.validate(raw)
+    assert ("model.input_dropout" in str(info.value)) == (not dropout_ok)
+    assert ("train.max_norm" in str(info.value)) == (not norm_ok)

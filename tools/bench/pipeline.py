@@ -26,13 +26,14 @@ PEAK = re.compile(r"peak memory (\d+) MB")
 
 # The train stage as the bench's "scratchnet sgd@1" contender trains: the default network and SGD.
 STAGE_SETTINGS = {
-    "model": {"hidden_sizes": [512, 256, 128], "init_seed": 0, "dropout": 0.0},
+    "model": {"hidden_sizes": [512, 256, 128], "init_seed": 0, "dropout": 0.0, "input_dropout": 0.0},
     "train": {
         "epochs": 3,
         "patience": 3,
         "batch_size": 64,
         "lr": 0.001,
         "lambda": 0.001,
+        "max_norm": 0.0,
         "optimizer": "sgd",
         "schedule": "none",
         "threads": 1,

@@ -60,3 +60,45 @@ class Blocks:
 
     def __iter__(self):
         return iter(self.views)
+
+
+def add_column_squares(block, norms, partial, buffer):
+    """norms += the column sums of block * block; block: whole rows of a weight matrix, as 2-D or
+    flat (then cut into rows of ``len(partial)``); ``buffer`` holds block.size values."""
+    squares = np.multiply(block, block, out=buffer[: block.size].reshape(block.shape))
+    norms += np.add.reduce(squares.reshape(-1, partial.size), axis=0, out=partial)
+
+
+def row_block(n):
+    """Elements in a block of whole rows of n columns, as near BLOCK as that allows."""
+    return max(1, BLOCK // n) * n
+
+
+def max_norm_(w, c, norms, partial, buffer, scale=1.0, summed=False):
+    """Project each column of w (a unit's incoming weights, w of shape (fan_in, fan_out)) onto the
+    L2 ball of radius c, in place: a column of norm r > c is multiplied by c / r. The true weights
+    are ``scale * w`` (the fused SGD step's). ``norms`` and ``partial`` (w's dtype) hold
+    fan_out values, ``buffer`` BLOCK. With ``summed``, norms already hold the columns' sums of
+    squares (an update pass added them, ``add_column_squares``); else a pass reads w for them, a
+    block of whole rows at a time. A second pass, only if some column is too long, scales it.
+    Returns whether any column was scaled."""
+    rows = row_block(w.shape[1]) // w.shape[1]
+    if not summed:
+        norms[...] = 0.0
+        for start in range(0, w.shape[0], rows):
+            add_column_squares(w[start : start + rows], norms, partial, buffer)
+    np.sqrt(norms, out=norms)
+    norms *= scale
+    radius = float(c)
+    if norms.max() <= radius:
+        return False
+    np.maximum(norms, radius, out=norms)
+    np.divide(radius, norms, out=norms)  # c / max(r, c): exactly 1 where the column is within the ball
+    # The factors spread over a block of rows once (a broadcasting multiply would allocate a
+    # buffer of NumPy's each call), then the blocks scaled by them.
+    factors = buffer[: rows * w.shape[1]].reshape(rows, w.shape[1])
+    np.copyto(factors, norms)
+    for start in range(0, w.shape[0], rows):
+        block = w[start : start + rows]
+        block *= factors[: len(block)]
+    return True

@@ -30,7 +30,7 @@ import numpy as np
 
 from ...base.constraints import Interval, hyperparameter
 from ..kernels import fpu
-from ..kernels.inplace import Blocks
+from ..kernels.inplace import Blocks, add_column_squares
 from .base import EXPLICIT, LEARNING_RATE, Optimizer, StepPlan
 
 # Without the CPU's flushing: magnitudes set to 0, far below anything that moves a prediction,
@@ -111,7 +111,9 @@ class Adam(Optimizer):
         self._step_size = self.current_lr * (1 - b1) / (1 - b1**self.t) * correction
         self._eps = self.eps * correction
 
-    def _pass(self, blocks: Blocks, lam: float) -> None:
+    def _pass(self, blocks: Blocks, lam: float, squares: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """One pass over a parameter; ``squares``: max-norm's (norms, partial), to add the updated
+        weights' column squares into (``column_squares``)."""
         t = blocks.views[0][0].dtype.type
         b1, b2, lam, eps, step = t(self.beta1), t(self.beta2), t(lam), t(self._eps), t(self._step_size)
         flushing, tiny = self._flushing, self._tiny
@@ -134,16 +136,15 @@ class Adam(Optimizer):
             if not flushing:
                 for a in (w, m, v):
                     _flush(a, STATE_FLUSH, s, tiny[: len(s)])
+            if squares is not None:
+                add_column_squares(w, *squares, s)
 
     def begin(self, model) -> StepPlan:
         super().begin(model)
         if self.fused is None:
             return EXPLICIT
         if not self._passes:
-            self._passes = [
-                Blocks(p, g, m, v, scratch=self._scratch)
-                for p, g, m, v in zip(model.params, model.grads, self._m, self._v)
-            ]
+            self._passes = [self.blocks(p, g, m, v) for p, g, m, v in zip(model.params, model.grads, self._m, self._v)]
         return StepPlan(self.sgemm)
 
     def update_layer(self, products, i: int) -> None:
@@ -156,5 +157,6 @@ class Adam(Optimizer):
         else:
             products.weight_gradient(i, grads[2 * i])
             products.bias_gradient(i, grads[2 * i + 1])
-        self._pass(self._passes[2 * i], self.weight_decay)
+        self._pass(self._passes[2 * i], self.weight_decay, self.column_squares(2 * i))
         self._pass(self._passes[2 * i + 1], 0.0)
+        self.constrain(i)

@@ -37,7 +37,7 @@ import numpy as np
 
 from ...base.constraints import Interval, hyperparameter
 from ..kernels.blas import find_sgemm
-from ..kernels.inplace import axpy_, scratch
+from ..kernels.inplace import BLOCK, Blocks, axpy_, max_norm_, row_block, scratch
 from .schedules import Constant
 
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ class Optimizer:
     lr: float = hyperparameter(LEARNING_RATE)
     # L2 on the weights, not the biases: the objective adds (weight_decay / 2) * sum ||W||^2 (losses.py)
     weight_decay: float = hyperparameter(WEIGHT_DECAY, key="lambda", default=0.0, kw_only=True)
+    # max-norm (Srivastava et al. 2014): the largest L2 norm of each hidden unit's incoming weights,
+    # enforced by projection right after each step's update of the layer (0 = off; ``constrain``)
+    max_norm: float = hyperparameter(WEIGHT_DECAY, default=0.0, kw_only=True)
     # (epoch, epochs) -> the factor of lr in that epoch (schedules.py)
     schedule: Callable[[int, int], float] = field(default_factory=Constant, kw_only=True)
     factor: float = field(default=1.0, init=False, repr=False)  # the schedule's, for the current epoch
@@ -78,6 +81,7 @@ class Optimizer:
         self._model: MLP | None = None
         self._allocated = False
         self._depth = 0  # how many epoch() blocks are open
+        self._summed: int | None = None  # the layer whose column squares a fused pass has added up
         self.sgemm: Any = None
         self.fused: str | None = None
         self.description = ""
@@ -109,6 +113,41 @@ class Optimizer:
         model = self.bound()
         model.gradient(products, i)
         self._apply(model.params[2 * i : 2 * i + 2], model.grads[2 * i : 2 * i + 2])
+        self.constrain(i)
+
+    def constrain(self, i: int) -> None:
+        """Max-norm, after layer i's update in a step: each column of a hidden layer's W (a unit's
+        incoming weights) longer than ``max_norm`` is scaled back to it (kernels/inplace.max_norm_).
+        The output layer is left free, as in the dropout paper (its units are not hidden units)."""
+        if not self.max_norm:
+            return
+        model = self.bound()
+        if i < model.n_layers - 1:
+            summed, self._summed = self._summed == i, None
+            w = model.params[2 * i]
+            max_norm_(w, self.max_norm, *self._norms[i], self._scratch, self.weight_scale(), summed)
+
+    def column_squares(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """For a fused pass about to update parameter k: (norms, partial) to add the updated weights'
+        column sums of squares into (``add_column_squares``; its blocks are whole rows, ``row_block``),
+        so that ``constrain`` reads no weight again; None if parameter k is not constrained."""
+        if not self.max_norm or k % 2 or k // 2 >= self.bound().n_layers - 1:
+            return None
+        norms, partial = self._norms[k // 2]
+        norms[...] = 0.0
+        self._summed = k // 2
+        return norms, partial
+
+    def blocks(self, *arrays: np.ndarray) -> Blocks:
+        """A fused pass's blocks over a parameter and its state: whole rows of a weight matrix, so that
+        the pass can add up its columns' squares (``column_squares``)."""
+        return Blocks(
+            *arrays, scratch=self._scratch, block=row_block(arrays[0].shape[-1]) if arrays[0].ndim == 2 else BLOCK
+        )
+
+    def weight_scale(self) -> float:
+        """The factor between the stored weights and the true ones after this step (1 but for fused SGD)."""
+        return 1.0
 
     def update(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         """Apply the data loss's gradients to ``params`` in place, as parallel lists ``[W0, b0, ...]``:
@@ -170,6 +209,12 @@ class Optimizer:
         """Allocate state arrays shaped like ``params``, once, before the first step or update."""
         self._params = list(params)
         self._scratch = scratch(params[0].dtype)
+        # max-norm's column norms and their partial sums, per layer (the weights' dtype: no cast buffer)
+        self._norms = (
+            [(np.empty(w.shape[1], w.dtype), np.empty(w.shape[1], w.dtype)) for w in params[0::2]]
+            if self.max_norm
+            else []
+        )
         self.choose_path(params[0].dtype)
 
     def choose_path(self, dtype: np.dtype) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ...base.constraints import Boolean, Interval, hyperparameter
-from ..kernels.inplace import Blocks
+from ..kernels.inplace import Blocks, add_column_squares
 from .base import EXPLICIT, Optimizer, StepPlan
 
 
@@ -65,7 +65,9 @@ class Momentum(Optimizer):
         """The explicit update from a gradient that already holds the L2 term (``g`` is not changed)."""
         self._pass(Blocks(p, g, self._velocity[k], scratch=self._scratch), 0.0, "explicit")
 
-    def _pass(self, blocks: Blocks, lam: float, given: str) -> None:
+    def _pass(
+        self, blocks: Blocks, lam: float, given: str, squares: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         """One pass over a parameter, block by block. ``given`` says what the product left:
         "velocity" (heavy ball: v is already mu * v + a.T @ delta), "gradient" (a.T @ delta in g,
         a buffer of ours), or "explicit" (g is the caller's full gradient, left as it is)."""
@@ -86,6 +88,8 @@ class Momentum(Optimizer):
                 if given == "explicit":
                     s *= lr
             w -= s
+            if squares is not None:
+                add_column_squares(w, *squares, s)
 
     def _look_ahead(self, blocks: Blocks) -> None:
         """Nesterov's pass before the product: keep mu * u (the old velocity's share) in the gradient buffer."""
@@ -93,7 +97,7 @@ class Momentum(Optimizer):
         for _, g, u, _ in blocks:
             np.multiply(u, mu, out=g)
 
-    def _land(self, blocks: Blocks, decay: float) -> None:
+    def _land(self, blocks: Blocks, decay: float, squares: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Nesterov's pass after the product left u = mu * u + lr * a.T @ delta: u += lr * lambda * W,
         then W -= (1 + mu) * u - (the kept mu * u_old), which is lr * (g + mu * v_new)."""
         t = blocks.views[0][0].dtype.type
@@ -105,6 +109,8 @@ class Momentum(Optimizer):
             np.multiply(u, lift, out=s)
             s -= g
             w -= s
+            if squares is not None:
+                add_column_squares(w, *squares, s)
 
     def begin(self, model) -> StepPlan:
         super().begin(model)
@@ -112,7 +118,7 @@ class Momentum(Optimizer):
             return EXPLICIT
         if not self._passes:
             params, grads = model.params, model.grads
-            self._passes = [Blocks(p, g, v, scratch=self._scratch) for p, g, v in zip(params, grads, self._velocity)]
+            self._passes = [self.blocks(p, g, v) for p, g, v in zip(params, grads, self._velocity)]
         if not self.nesterov:
             return StepPlan(self.sgemm)
         lr = self.current_lr
@@ -131,13 +137,15 @@ class Momentum(Optimizer):
         for k, decay in ((2 * i, self.weight_decay), (2 * i + 1, 0.0)):  # the weights, then the biases
             if sgemm is None:  # np.matmul: the gradient into our buffer, then one pass
                 (products.weight_gradient if k % 2 == 0 else products.bias_gradient)(i, grads[k])
-                self._pass(passes[k], self._velocity_lr * decay if self.nesterov else decay, "gradient")
+                lam = self._velocity_lr * decay if self.nesterov else decay
+                self._pass(passes[k], lam, "gradient", self.column_squares(k))
                 continue
             accumulate = products.accumulate if k % 2 == 0 else products.accumulate_bias
             if self.nesterov:
                 self._look_ahead(passes[k])
                 accumulate(i, velocity[k], 1.0, mu)
-                self._land(passes[k], self._velocity_lr * decay)
+                self._land(passes[k], self._velocity_lr * decay, self.column_squares(k))
             else:
                 accumulate(i, velocity[k], 1.0, mu)
-                self._pass(passes[k], decay, "velocity")
+                self._pass(passes[k], decay, "velocity", self.column_squares(k))
+        self.constrain(i)

@@ -102,3 +102,7 @@ class SGD(Optimizer):
             grads = model.grads
             decay_add_(params[2 * i], -self._decay, products.weight_gradient(i, grads[2 * i]), self._scratch)
             params[2 * i + 1] += products.bias_gradient(i, grads[2 * i + 1])
+        self.constrain(i)
+
+    def weight_scale(self) -> float:
+        return self.scale  # after advance(): the scale the weights have after this step's update
