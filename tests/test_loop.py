@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from pipeline_helpers import PROJECT_ROOT
+from pipeline_helpers import PROJECT_ROOT, make_project_repo, subprocess_env
 
 from scratchnet.base import dependencies
 from scratchnet.base.errors import ScratchnetError
@@ -89,3 +89,21 @@ def test_every_entry_point_in_a_plain_python_says_make_setup_in_one_line(bare_py
     assert done.returncode == 1 and done.stdout == "", done
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
     assert "is not installed for" in done.stderr and "make setup" in done.stderr and ".venv/bin/activate" in done.stderr
+
+
+@pytest.mark.slow  # a real `dvc exp run` that fails, after the data stages: `make test-slow`
+def test_a_make_sample_that_fails_before_any_stage_finishes_leaves_params_yaml_as_it_was(tmp_path):
+    repo = make_project_repo(tmp_path / "repo", subprocess_env(tmp_path / "dvc-state"))
+    repo.dvc("repro", "split")  # the data stages, as an earlier make sample leaves them
+    repo.commit("data")
+    params = repo.file("params.yaml")
+    params.write_text(params.read_text(encoding="utf-8").replace("lambda: 0.001", "lambda: 5.0e-05"), encoding="utf-8")
+    before = {name: repo.file(name).read_bytes() for name in ("params.yaml", "dvc.lock")}
+
+    done = repo.run(sys.executable, "-m", "tools.sample", "-S", "train.lr=abc", check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "train.lr = 'abc' is not allowed" in output, output
+    assert "params.yaml is back as it was" in output, output
+    # the uncommitted λ edit and everything else: as before the failed run
+    assert {name: repo.file(name).read_bytes() for name in before} == before

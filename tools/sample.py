@@ -8,6 +8,8 @@ workspace (DVC applies every experiment it runs to the workspace, and ``dvc exp 
 only the keys it names): a key the workspace changed and SET does not name is set back to its
 committed value, and the line before the run names it. So a make command line alone says what
 ran, whatever ran before it; DVC's own ``dvc exp run -S`` keeps its rule (the workspace plus -S).
+A run that fails before any stage finishes (a bad SET value) puts params.yaml back as it was, so
+that it still describes the workspace's outputs.
 """
 
 import argparse
@@ -17,7 +19,7 @@ import subprocess
 
 from ruamel.yaml import YAML
 
-from scratchnet.base import boundary
+from scratchnet.base import atomic, boundary
 from scratchnet.base.errors import ScratchnetError
 
 from .workspace import flat, run
@@ -94,7 +96,23 @@ def main():
             flush=True,
         )
     command = ["dvc", "exp", "run", "-n", name, *(arg for o in overrides for arg in ("-S", o))]
-    return run(command, "make sample")
+    before = {path: read_text(path) for path in ("params.yaml", "dvc.lock")}
+    status = run(command, "make sample")
+    if status and before["params.yaml"] is not None and read_text("dvc.lock") == before["dvc.lock"]:
+        # DVC wrote the run's values into params.yaml before a stage refused them; no stage finished,
+        # so the outputs are still those of the params.yaml this run started from: put it back.
+        atomic.write_text("params.yaml", before["params.yaml"])
+        print("make sample: the run failed before any stage finished: params.yaml is back as it was", flush=True)
+    return status
+
+
+def read_text(path):
+    """The file's text, or None if there is none."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":
