@@ -23,24 +23,13 @@ import numpy as np
 import pytest
 from pipeline_helpers import CONFIGURATION_FILE, PROJECT_ROOT, run_python, subprocess_env
 from ruamel.yaml import YAML
+from tiny_workspace import STAGE_ARGS
 
 from scratchnet.base.atomic import SUFFIX
 from scratchnet.report.trained import load_trained
 
-COMMANDS = {
-    "fetch": ["data/raw/mnist.npz", "data/raw/provenance.json"],
-    "split": ["data/raw/mnist.npz", "data/split"],
-    "train": ["data/split", "data/model/model.npz", "reports/live"],
-    "evaluate": [
-        "data/model/model.npz",
-        "data/split",
-        "reports/live",
-        "reports/metrics.json",
-        "reports/per_class.json",
-        "reports/predictions.csv",
-        "reports/figures",
-    ],
-}
+# the four stages of the training pipeline, with their paths as dvc.yaml writes them
+COMMANDS = {stage: args for stage, args in STAGE_ARGS.items() if stage != "export"}
 # Every stage's outputs are all-or-nothing, train's per-epoch record too (DVCLive writes it as
 # the epochs happen, for `dvc exp show`; a failed run puts the previous one back).
 OUTPUTS = {
