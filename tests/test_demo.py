@@ -363,7 +363,7 @@ def test_the_demo_starts_serves_and_stops(small_model):
             assert c.recv(12) == b"HTTP/1.1 200"
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=120)
     assert process.returncode == 0 and "demo: stopped" in out and err == "", err
 
 
@@ -495,6 +495,6 @@ def test_a_person_draws_a_digit_and_the_page_reads_it_as_predict_does(small_mode
             assert browser.exceptions == [], browser.exceptions
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=120)
     assert process.returncode == 0 and err == "", err
     assert os.path.exists(tmp_path / "shown" / "drawing.png")
