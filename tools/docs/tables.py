@@ -32,6 +32,8 @@ def percent(x, digits=2):
 
 
 def minutes(seconds):
+    if seconds < 60:
+        return f"{seconds:.0f} s"
     return f"{seconds / 60:.0f} min" if seconds >= 600 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
