@@ -68,7 +68,6 @@ class Adam(Optimizer):
         self._m = [np.zeros_like(p) for p in params]  # m / (1 - beta1)
         self._v = [np.zeros_like(p) for p in params]  # v / (1 - beta2)
         self._tiny = np.empty(self._scratch.shape, bool)
-        self._passes: list[Blocks] = []
 
     def state(self):
         return {"Adam's first moment": (self._m, ("eps", "beta2")), "Adam's second moment": (self._v, ("eps", "beta2"))}
@@ -143,8 +142,7 @@ class Adam(Optimizer):
         super().begin(model)
         if self.fused is None:
             return EXPLICIT
-        if not self._passes:
-            self._passes = [self.blocks(p, g, m, v) for p, g, m, v in zip(model.params, model.grads, self._m, self._v)]
+        self.fused_passes(model, self._m, self._v)
         return StepPlan(self.sgemm)
 
     def update_layer(self, products, i: int) -> None:

@@ -84,6 +84,7 @@ class Optimizer:
         self._summed: int | None = None  # the layer whose column squares a fused pass has added up
         self.sgemm: Any = None
         self.fused: str | None = None
+        self._passes: list[Blocks] = []  # a fused step's blocks per parameter (fused_passes)
         self.description = ""
 
     @property
@@ -144,6 +145,13 @@ class Optimizer:
         return Blocks(
             *arrays, scratch=self._scratch, block=row_block(arrays[0].shape[-1]) if arrays[0].ndim == 2 else BLOCK
         )
+
+    def fused_passes(self, model: MLP, *state: Sequence[np.ndarray]) -> list[Blocks]:
+        """Per parameter, the blocks of a fused pass over it, its gradient buffer and the optimizer's
+        ``state`` arrays of that parameter (made on the first fused step, then reused)."""
+        if not self._passes:
+            self._passes = [self.blocks(*arrays) for arrays in zip(model.params, model.grads, *state)]
+        return self._passes
 
     def weight_scale(self) -> float:
         """The factor between the stored weights and the true ones after this step (1 but for fused SGD)."""
@@ -215,6 +223,7 @@ class Optimizer:
             if self.max_norm
             else []
         )
+        self._passes = []
         self.choose_path(params[0].dtype)
 
     def choose_path(self, dtype: np.dtype) -> None:

@@ -56,7 +56,6 @@ class Momentum(Optimizer):
         super().allocate(params)
         self._velocity = [np.zeros_like(p) for p in params]  # v; lr * v for the fused Nesterov step
         self._velocity_lr = 0.0  # the lr folded into the fused Nesterov step's velocity (0: none yet)
-        self._passes: list[Blocks] = []  # per parameter: its blocks beside velocity and gradient
 
     def state(self):
         return {"velocity": (self._velocity, ("momentum",))}
@@ -116,9 +115,7 @@ class Momentum(Optimizer):
         super().begin(model)
         if self.fused is None:
             return EXPLICIT
-        if not self._passes:
-            params, grads = model.params, model.grads
-            self._passes = [self.blocks(p, g, v) for p, g, v in zip(params, grads, self._velocity)]
+        self.fused_passes(model, self._velocity)
         if not self.nesterov:
             return StepPlan(self.sgemm)
         lr = self.current_lr
