@@ -50,10 +50,28 @@ def lambda_curves(runs, path):
     plt.close(fig)
 
 
+def dropout_curves(runs, path):
+    """Validation accuracy and loss per epoch of the default configuration and the same with dropout 0.2."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, label in (("default", "default (no dropout)"), ("dropout-0.2", "dropout 0.2")):
+        for ax, quantity in zip(axes, ("accuracy", "loss")):
+            epochs, values = series(runs, name, f"val/{quantity}")
+            ax.plot(epochs, values, label=label)
+    axes[0].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.95, 0.985), title="Validation accuracy")
+    axes[1].set(xlabel="epoch", ylabel="validation loss", yscale="log", title="Validation loss")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
 def draw(runs, out, images):
     """Every figure into ``images`` through the output set ``out``."""
     default_curves(runs, out.path(os.path.join(images, "default-curves.png")))
     lambda_curves(runs, out.path(os.path.join(images, "lambda-val-loss.png")))
+    dropout_curves(runs, out.path(os.path.join(images, "dropout-val.png")))
     for figure in FIGURES:
         source = os.path.join(runs, "default", "figures", f"{figure}.png")
         with open(source, "rb") as f, out.open(os.path.join(images, f"default-{figure}.png"), "wb") as g:
