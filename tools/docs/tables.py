@@ -43,6 +43,7 @@ DROPOUT_ABLATION = [
     ("lit-dropout-s0", "the recipe: input dropout 0.2, dropout 0.5, max-norm 3"),
     ("lit-dropout-no-max-norm-s0", "without max-norm"),
     ("lit-dropout-no-input-dropout-s0", "without input dropout"),
+    ("lit-dropout-no-hidden-dropout-s0", "without hidden dropout"),
 ]
 
 
