@@ -237,16 +237,18 @@ class Tables:
             "| seed 0 | validation error | test error | wall time |",
             "|---|---|---|---|",
         ]
+        conditions = {}  # run -> the conditions it ran under
         for name, what in DROPOUT_ABLATION:
             if not os.path.isdir(os.path.join(self.runs, name)):
                 lines.append(f"| {what} (`{name}`) | not recorded in docs/runs | | |")
                 continue
             m, _, facts = self.run(name)
+            conditions[name] = facts.get("conditions", "")
             lines.append(
                 f"| {what} (`{name}`) | {percent(1 - m['model']['val']['accuracy'])} | "
                 f"{percent(1 - m['model']['test']['accuracy'])} | {minutes(facts['wall_seconds'])} |"
             )
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + wall_time_note(conditions, "Wall times")
 
     def fast(self):
         names = self.recorded("fast")
@@ -410,11 +412,11 @@ class Tables:
         )
 
 
-def wall_time_note(conditions):
+def wall_time_note(conditions, lead="Wall times, the mean of a row's runs"):
     """One "Wall times" line for the runs' conditions ({run: text}): the usual one, then the runs that differ."""
     said = [c for c in conditions.values() if c]
     if not said:
         return ""
     usual = max(set(said), key=said.count)
     others = "; ".join(f"{name}: {c}" for name, c in sorted(conditions.items()) if c and c != usual)
-    return f"\nWall times, the mean of a row's runs: each {usual}" + (f" ({others})" if others else "") + ".\n"
+    return f"\n{lead}: each {usual}" + (f" ({others})" if others else "") + ".\n"
