@@ -73,6 +73,13 @@ class DemoServer(ThreadingHTTPServer):
             self.connections.release()
             raise
 
+    def handle_error(self, request, client_address):
+        """A client that went away mid-answer (a closed tab, a reader that had enough) is no error:
+        nothing to print. Anything else keeps socketserver's report on standard error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
