@@ -107,9 +107,13 @@ class Tables:
         """(metrics, params, run facts) of the recorded run ``name``."""
         return self.load(name, "metrics.json"), self.load(name, "params.yaml"), self.load(name, "run.json")
 
+    def has(self, name):
+        """Whether the run ``name`` is recorded in docs/runs."""
+        return os.path.isdir(os.path.join(self.runs, name))
+
     def recorded(self, row):
         """The recorded runs among a row's seeds (``row``-s0, -s1, -s2), in seed order."""
-        return [f"{row}-s{s}" for s in SEEDS if os.path.isdir(os.path.join(self.runs, f"{row}-s{s}"))]
+        return [f"{row}-s{s}" for s in SEEDS if self.has(f"{row}-s{s}")]
 
     def seeds(self, row):
         """Test errors (in %) of a literature row's recorded seeds, and their mean ± std as text."""
@@ -205,7 +209,7 @@ class Tables:
             ("adam", "Adam, lr 0.001"),
             ("dropout-0.2", "SGD with dropout 0.2"),
         ):
-            if not os.path.isdir(os.path.join(self.runs, run)):
+            if not self.has(run):
                 continue  # not recorded
             m, _, _ = self.run(run)
             gap = "" if m["model"]["loss_gap"] is None else percent(m["model"]["loss_gap"], 0)
@@ -246,7 +250,7 @@ class Tables:
         ]
         conditions = {}  # run -> the conditions it ran under
         for name, what in DROPOUT_ABLATION:
-            if not os.path.isdir(os.path.join(self.runs, name)):
+            if not self.has(name):
                 lines.append(f"| {what} (`{name}`) | not recorded in docs/runs | | |")
                 continue
             m, _, facts = self.run(name)
