@@ -37,34 +37,34 @@ def default_curves(runs, path):
     plt.close(fig)
 
 
-def lambda_curves(runs, path):
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for name, label in (("default", "λ 0.001"), ("lambda-1e-4", "λ 0.0001"), ("lambda-5e-5", "λ 0.00005")):
-        epochs, values = series(runs, name, "val/loss")
-        ax.plot(epochs, values, label=label)
-    ax.set(xlabel="epoch", ylabel="validation loss", yscale="log", title="Validation loss by λ, full MNIST")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
-
-
-def dropout_curves(runs, path):
-    """Validation accuracy and loss per epoch of the default configuration and the same with dropout 0.2."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for name, label in (("default", "default (no dropout)"), ("dropout-0.2", "dropout 0.2")):
-        for ax, quantity in zip(axes, ("accuracy", "loss")):
-            epochs, values = series(runs, name, f"val/{quantity}")
+def compare(runs, path, named, panels, figsize):
+    """One line per recorded run ``named`` ((name, label) pairs) in each panel (quantity, axis settings)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    for ax, (quantity, settings) in zip(axes[0], panels):
+        for name, label in named:
+            epochs, values = series(runs, name, quantity)
             ax.plot(epochs, values, label=label)
-    axes[0].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.95, 0.985), title="Validation accuracy")
-    axes[1].set(xlabel="epoch", ylabel="validation loss", yscale="log", title="Validation loss")
-    for ax in axes:
+        ax.set(xlabel="epoch", **settings)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
+
+
+def lambda_curves(runs, path):
+    """Validation loss per epoch of the three λ of the original notebook."""
+    named = (("default", "λ 0.001"), ("lambda-1e-4", "λ 0.0001"), ("lambda-5e-5", "λ 0.00005"))
+    loss = {"ylabel": "validation loss", "yscale": "log", "title": "Validation loss by λ, full MNIST"}
+    compare(runs, path, named, [("val/loss", loss)], figsize=(6.4, 3.8))
+
+
+def dropout_curves(runs, path):
+    """Validation accuracy and loss per epoch of the default configuration and the same with dropout 0.2."""
+    named = (("default", "default (no dropout)"), ("dropout-0.2", "dropout 0.2"))
+    accuracy = {"ylabel": "validation accuracy", "ylim": (0.95, 0.985), "title": "Validation accuracy"}
+    loss = {"ylabel": "validation loss", "yscale": "log", "title": "Validation loss"}
+    compare(runs, path, named, [("val/accuracy", accuracy), ("val/loss", loss)], figsize=(10, 3.6))
 
 
 def draw(runs, out, images):
