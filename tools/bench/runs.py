@@ -32,7 +32,7 @@ OPTIMIZERS = {
     "nesterov": lambda: Momentum(lr=0.001, momentum=0.9, nesterov=True, weight_decay=LAM),
     "adam": lambda: Adam(lr=0.001, weight_decay=LAM),
 }
-# The distortions of README's lit-elastic-nodrop experiment: affine and elastic together, the costliest.
+# The distortions of docs/literature.md's lit-elastic rows: affine and elastic together, the costliest.
 DISTORTION = Distortion(shift=2, rotation=10.0, scale=0.1, shear=10.0, elastic_alpha=34.0, elastic_sigma=4.0)
 
 
