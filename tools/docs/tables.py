@@ -251,11 +251,12 @@ class Tables:
         conditions = {}  # run -> the conditions it ran under
         for row, published, error, what in LITERATURE:
             errors, summary = self.seeds(row)
-            conditions.update({name: self.run(name)[2].get("conditions", "") for name in self.recorded(row)})
+            facts = {name: self.load(name, "run.json") for name in self.recorded(row)}
+            conditions.update({name: f.get("conditions", "") for name, f in facts.items()})
             if not errors:
                 lines.append(f"| {published} | {error}% | `{row}`: {what} | not recorded in docs/runs | | |")
                 continue
-            wall = statistics.mean(self.run(name)[2]["wall_seconds"] for name in self.recorded(row))
+            wall = statistics.mean(f["wall_seconds"] for f in facts.values())
             lines.append(
                 f"| {published} | {error}% | `{row}`: {what} | **{summary}** | "
                 f"{', '.join(f'{e:.2f}%' for e in errors)} | {minutes(wall)} |"
